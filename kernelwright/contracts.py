@@ -1,0 +1,228 @@
+"""The typed records that flow between stages: Task -> Candidate -> Verdict -> Profile -> Attempt.
+
+Every record is a pydantic model, so it round-trips through JSON (the sandbox worker sends a
+Verdict back as JSON; the store keeps Verdicts and Profiles as JSON columns). Units are in the
+field names (`_ms`, `_bytes`, `_usd`) so that no reader has to guess.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+
+class Record(BaseModel):
+    model_config = {"extra": "forbid"}
+
+
+# ---------------------------------------------------------------- tasks
+
+
+class ArgSpec(Record):
+    """One argument of `get_inputs()` or `get_init_inputs()`, read without allocating."""
+
+    kind: Literal["tensor", "int", "float", "bool", "str", "none", "other"]
+    shape: list[int] | None = Field(None, description="Tensor shape; None for non-tensors.")
+    dtype: str | None = Field(None, description="torch dtype name without the prefix, e.g. 'float32'.")
+    value: str | None = Field(None, description="repr() of a non-tensor value.")
+
+    @property
+    def numel(self) -> int:
+        n = 1
+        for d in self.shape or []:
+            n *= d
+        return n
+
+
+class Task(Record):
+    """A KernelBench-format reference: `Model`, `get_inputs`, `get_init_inputs` in one file."""
+
+    name: str = Field(description="File stem, e.g. '19_ReLU'.")
+    level: int = Field(description="From the parent folder 'levelN'; 0 when the path has none.")
+    task_id: int | None = Field(None, description="Leading number of the file name, if any.")
+    path: str
+    source: str
+    source_sha256: str
+    description: str = Field("", description="The module or Model docstring.")
+    inputs: list[ArgSpec] = Field(default_factory=list)
+    init_args: list[ArgSpec] = Field(default_factory=list)
+    param_count: int | None = None
+    atol: float | None = Field(None, description="Per-task tolerance override (module-level ATOL).")
+    rtol: float | None = Field(None, description="Per-task tolerance override (module-level RTOL).")
+    flops: float | None = Field(None, description="Per-call FLOP estimate (module-level FLOPS), if given.")
+
+    @property
+    def key(self) -> str:
+        return f"level{self.level}/{self.name}"
+
+
+# ---------------------------------------------------------------- candidates
+
+
+class Candidate(Record):
+    """Python source defining `ModelNew` with Model's constructor signature."""
+
+    source: str
+    build: Literal["native", "compat"] = Field(
+        "native", description="native: CUDA C++ through NVRTC; compat: torch cpp_extension.load_inline."
+    )
+    origin: str = Field("file", description="Where it came from: 'file', 'coder', 'export' ...")
+
+
+# ---------------------------------------------------------------- verdicts
+
+
+class Status(StrEnum):
+    ok = "ok"
+    compile_error = "compile_error"
+    runtime_error = "runtime_error"
+    incorrect = "incorrect"
+    rejected = "rejected"
+    timeout = "timeout"
+    crashed = "crashed"
+    suspicious = "suspicious"
+
+
+class KernelResources(Record):
+    """Static resource usage of one compiled kernel (from ptxas or the cubin)."""
+
+    name: str
+    arch: str = Field(description="e.g. 'sm_90'.")
+    registers_per_thread: int
+    spill_stores_bytes: int = 0
+    spill_loads_bytes: int = 0
+    shared_bytes: int = Field(0, description="Static shared memory per block.")
+    local_bytes: int = Field(0, description="Stack frame (local memory) per thread.")
+    constant_bytes: int = 0
+    max_threads_per_block: int | None = None
+
+
+class GuardFinding(Record):
+    """One static-guard hit; goes back to the Coder as feedback."""
+
+    rule: str = Field(description="Stable rule id, e.g. 'side-stream', 'torch-op-in-forward'.")
+    line: int | None = None
+    where: Literal["python", "cuda"] = "python"
+    message: str
+
+
+class TrialResult(Record):
+    """Correctness of one trial against the reference."""
+
+    trial: int
+    seed: int
+    passed: bool
+    max_abs_error: float | None = None
+    max_rel_error: float | None = None
+    mismatched: int = Field(0, description="Elements outside tolerance.")
+    numel: int = 0
+
+
+class TimingStats(Record):
+    median_ms: float
+    iqr_ms: float
+    cv: float = Field(description="Coefficient of variation (stdev / mean).")
+    trials: int
+    min_ms: float | None = None
+
+
+class Verdict(Record):
+    """What the sandbox concluded about one candidate. JSON-serialisable; never holds exceptions."""
+
+    status: Status
+    message: str = Field("", description="One sentence: why this status.")
+    rule: str | None = Field(None, description="For rejected/suspicious: the rule or check that fired.")
+    log: str = Field("", description="Trimmed compiler or runtime log, pointing at source lines.")
+    findings: list[GuardFinding] = Field(default_factory=list)
+    trials: list[TrialResult] = Field(default_factory=list)
+    candidate_timing: TimingStats | None = None
+    eager_timing: TimingStats | None = None
+    compiled_timing: TimingStats | None = Field(None, description="torch.compile baseline, if measured.")
+    speedup_vs_eager: float | None = None
+    speedup_vs_compiled: float | None = None
+    resources: list[KernelResources] = Field(default_factory=list)
+    kernel_names: list[str] = Field(default_factory=list)
+    device: str = "cpu"
+    gpu_name: str | None = None
+    elapsed_s: dict[str, float] = Field(default_factory=dict, description="Per stage: compile, verify, time.")
+
+    @property
+    def correct(self) -> bool:
+        return self.status in (Status.ok, Status.suspicious)
+
+
+# ---------------------------------------------------------------- profiles
+
+
+class Metric(Record):
+    source: Literal["ncu", "nvml", "static", "derived"]
+    name: str
+    value: float
+    unit: str = ""
+    kernel: str | None = None
+
+
+class GPUIdentity(Record):
+    name: str
+    uuid: str | None = None
+    driver: str | None = None
+    cuda_version: str | None = None
+    sm_count: int | None = None
+    memory_mib: int | None = None
+    compute_capability: str | None = Field(None, description="e.g. '9.0'.")
+
+
+class Roofline(Record):
+    bytes_moved: float
+    flops: float | None
+    runtime_ms: float
+    pct_peak_bandwidth: float
+    pct_peak_compute: float | None
+    bound: Literal["memory", "compute", "latency"]
+    sol_pct: float = Field(description="Speed of light: the larger of the two percentages.")
+    estimated: bool = Field(False, description="True when bytes/FLOPs are estimates, not counters.")
+
+
+class Profile(Record):
+    gpu: GPUIdentity | None = None
+    metrics: list[Metric] = Field(default_factory=list)
+    roofline: Roofline | None = None
+    occupancy_limiter: str | None = None
+    unavailable: list[str] = Field(default_factory=list, description="One line per missing source.")
+    digest: str = Field("", description="<=40 deterministic lines; what the Judge reads.")
+
+
+# ---------------------------------------------------------------- attempts and LLM calls
+
+
+class Attempt(Record):
+    """One evaluated candidate of one run; written to the store the moment it finishes."""
+
+    run_id: int
+    task_key: str
+    round: int
+    candidate_index: int
+    mode: Literal["repair", "optimize", "seed", "reeval"] = "seed"
+    parent_attempt_id: int | None = None
+    code: str
+    verdict: Verdict
+    profile: Profile | None = None
+    gpu_name: str = Field("none", description="GPU the verdict was measured on; 'none' for compile-only.")
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+class LLMCall(Record):
+    run_id: int | None = None
+    role: Literal["coder", "judge"]
+    model: str
+    prompt: str = Field(description="The messages sent, as JSON text.")
+    response: str | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    latency_s: float = 0.0
+    cost_usd: float = 0.0
+    error: str | None = None
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))

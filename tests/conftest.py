@@ -1,0 +1,53 @@
+"""Shared fixtures: the GPU skip rule and a fresh PostgreSQL database per test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from functools import cache
+
+import pytest
+
+
+@cache
+def gpu_available() -> bool:
+    try:
+        import torch
+
+        return torch.cuda.is_available()
+    except Exception:
+        return False
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if gpu_available():
+        return
+    skip = pytest.mark.skip(reason="needs an NVIDIA GPU, none visible here; scripts/gpu-check runs it")
+    for item in items:
+        if "gpu" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A SQLAlchemy URL to a brand-new PostgreSQL database, dropped afterwards.
+
+    scripts/test starts a private server and sets KERNELWRIGHT_TEST_PG_URL; without it the test is
+    skipped with that reason (loudly: -ra lists every skip)."""
+    base = os.environ.get("KERNELWRIGHT_TEST_PG_URL")
+    if not base:
+        pytest.skip("no PostgreSQL server: KERNELWRIGHT_TEST_PG_URL is unset (scripts/test starts one)")
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"kwtest_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

@@ -8,7 +8,7 @@ import sys
 import typer
 from rich.console import Console
 
-from kernelwright.commands import batch, doctor, optimize, profile, report, sandbox, tasks
+from kernelwright.commands import analyze, batch, doctor, optimize, profile, report, tasks, verify
 from kernelwright.errors import KernelwrightError
 
 app = typer.Typer(
@@ -19,7 +19,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (tasks, doctor, sandbox, profile, optimize, batch, report):
+for module in (tasks, doctor, verify, analyze, profile, optimize, batch, report):
     module.register(app)
 
 err_console = Console(stderr=True)

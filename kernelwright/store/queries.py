@@ -1,0 +1,279 @@
+"""The store's reads: the Store Protocol's `attempts` and `best`, plus what the CLI, the loop's resume,
+batch and report need. Each returns contract records or the small rows of records.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Select, and_, func, select
+
+from kernelwright.contracts import Attempt, LLMCall, Metric, Task, TimingStats
+from kernelwright.store.models import (
+    AttemptModel,
+    BaselineModel,
+    BestModel,
+    LLMCallModel,
+    MetricModel,
+    RunModel,
+    TaskModel,
+)
+from kernelwright.store.records import Baseline, BestEntry, RunInfo, StoredAttempt
+from kernelwright.store.serialize import attempt_from_row, llm_call_from_row, task_from_row
+from kernelwright.store.session import StoreSessions
+
+
+class StoreQueries(StoreSessions):
+    # ------------------------------------------------------------ attempts
+
+    def attempts(self, run_id: int, task_key: str | None = None) -> list[Attempt]:
+        """Attempts of one run (optionally one task), in the order they were recorded."""
+        stmt = _attempts_select().where(AttemptModel.run_id == run_id)
+        if task_key is not None:
+            stmt = stmt.where(TaskModel.key == task_key)
+        with self._read() as s:
+            return [attempt_from_row(row, key) for row, key in s.execute(stmt)]
+
+    def attempts_for_task(self, task_key: str, gpu_name: str | None = None) -> list[StoredAttempt]:
+        """Every attempt at one task across all runs (optionally on one GPU), with store ids."""
+        stmt = _attempts_select().where(TaskModel.key == task_key)
+        if gpu_name is not None:
+            stmt = stmt.where(AttemptModel.gpu_name == gpu_name)
+        with self._read() as s:
+            return [
+                StoredAttempt(id=row.id, attempt=attempt_from_row(row, key)) for row, key in s.execute(stmt)
+            ]
+
+    def attempt(self, attempt_id: int) -> StoredAttempt | None:
+        with self._read() as s:
+            found = s.execute(_attempts_select().where(AttemptModel.id == attempt_id)).first()
+            return None if found is None else StoredAttempt(id=attempt_id, attempt=attempt_from_row(*found))
+
+    def max_attempt_round(self, run_id: int, task_key: str) -> int | None:
+        """The highest round recorded for (run, task), or None if none: where a resumed run goes on."""
+        stmt = (
+            select(func.max(AttemptModel.round))
+            .join(TaskModel, AttemptModel.task_id == TaskModel.id)
+            .where(AttemptModel.run_id == run_id, TaskModel.key == task_key)
+        )
+        with self._read() as s:
+            return s.scalar(stmt)
+
+    def metrics(self, attempt_id: int) -> list[Metric]:
+        stmt = select(MetricModel).where(MetricModel.attempt_id == attempt_id).order_by(MetricModel.id)
+        with self._read() as s:
+            return [
+                Metric(source=m.source, name=m.name, value=m.value, unit=m.unit, kernel=m.kernel)  # type: ignore[arg-type]
+                for m in s.scalars(stmt)
+            ]
+
+    # ------------------------------------------------------------ best
+
+    def best(self, task_key: str, gpu_name: str) -> Attempt | None:
+        """The fastest attempt with status 'ok' and a measured time for (task, GPU), if any."""
+        stmt = (
+            _attempts_select()
+            .join(BestModel, BestModel.attempt_id == AttemptModel.id)
+            .where(TaskModel.key == task_key, BestModel.gpu_name == gpu_name)
+        )
+        with self._read() as s:
+            found = s.execute(stmt).first()
+            return None if found is None else attempt_from_row(*found)
+
+    def best_all(self, gpu_name: str | None = None) -> list[BestEntry]:
+        """The leaderboard: one row per (task, GPU), read from the maintained `best` table."""
+        stmt = (
+            select(
+                TaskModel.key,
+                TaskModel.name,
+                TaskModel.level,
+                BestModel.gpu_name,
+                BestModel.attempt_id,
+                AttemptModel.run_id,
+                BestModel.candidate_median_ms,
+                BestModel.speedup_vs_eager,
+                BestModel.speedup_vs_compiled,
+                BestModel.updated_at,
+            )
+            .select_from(BestModel)
+            .join(TaskModel, BestModel.task_id == TaskModel.id)
+            .join(AttemptModel, BestModel.attempt_id == AttemptModel.id)
+            .order_by(TaskModel.level, TaskModel.name, BestModel.gpu_name)
+        )
+        if gpu_name is not None:
+            stmt = stmt.where(BestModel.gpu_name == gpu_name)
+        with self._read() as s:
+            return [_best_entry(row._mapping) for row in s.execute(stmt)]
+
+    def best_recomputed(self, gpu_name: str | None = None) -> list[BestEntry]:
+        """The same leaderboard derived from the attempts themselves (audits the `best` table)."""
+        ranked = best_candidates_select(gpu_name).subquery()
+        stmt = (
+            select(
+                TaskModel.key,
+                TaskModel.name,
+                TaskModel.level,
+                ranked.c.gpu_name,
+                ranked.c.attempt_id,
+                AttemptModel.run_id,
+                ranked.c.candidate_median_ms,
+                ranked.c.speedup_vs_eager,
+                ranked.c.speedup_vs_compiled,
+                AttemptModel.created_at.label("updated_at"),
+            )
+            .select_from(ranked)
+            .join(TaskModel, ranked.c.task_id == TaskModel.id)
+            .join(AttemptModel, ranked.c.attempt_id == AttemptModel.id)
+            .where(ranked.c.rank == 1)
+            .order_by(TaskModel.level, TaskModel.name, ranked.c.gpu_name)
+        )
+        with self._read() as s:
+            return [_best_entry(row._mapping) for row in s.execute(stmt)]
+
+    # ------------------------------------------------------------ runs, tasks, LLM calls
+
+    def runs(self) -> list[RunInfo]:
+        """All runs, newest first, with attempt counts and LLM spend."""
+        with self._read() as s:
+            return [_run_info(row) for row in s.execute(_runs_select().order_by(RunModel.id.desc()))]
+
+    def run(self, run_id: int) -> RunInfo | None:
+        with self._read() as s:
+            row = s.execute(_runs_select().where(RunModel.id == run_id)).first()
+            return None if row is None else _run_info(row)
+
+    def spent(self, run_id: int) -> tuple[float, int]:
+        """(dollars, tokens in + out) spent on LLM calls by one run so far."""
+        stmt = select(
+            func.coalesce(func.sum(LLMCallModel.cost_usd), 0.0),
+            func.coalesce(func.sum(LLMCallModel.tokens_in + LLMCallModel.tokens_out), 0),
+        ).where(LLMCallModel.run_id == run_id)
+        with self._read() as s:
+            usd, tokens = s.execute(stmt).one()
+            return float(usd), int(tokens)
+
+    def llm_calls(self, run_id: int) -> list[LLMCall]:
+        stmt = select(LLMCallModel).where(LLMCallModel.run_id == run_id).order_by(LLMCallModel.id)
+        with self._read() as s:
+            return [llm_call_from_row(row) for row in s.scalars(stmt)]
+
+    def task(self, task_key: str) -> Task | None:
+        """The task as last given to add_task; None if unknown or known only by key from an attempt."""
+        with self._read() as s:
+            row = s.scalar(select(TaskModel).where(TaskModel.key == task_key))
+            return None if row is None or not row.source_sha256 else task_from_row(row)
+
+    # ------------------------------------------------------------ baselines
+
+    def get_baseline(self, task_key: str, gpu_name: str, torch_version: str) -> Baseline | None:
+        """Cached reference timings, or None when absent or measured on a different task source."""
+        stmt = (
+            select(BaselineModel, TaskModel.source_sha256)
+            .join(TaskModel, BaselineModel.task_id == TaskModel.id)
+            .where(
+                TaskModel.key == task_key,
+                BaselineModel.gpu_name == gpu_name,
+                BaselineModel.torch_version == torch_version,
+            )
+        )
+        with self._read() as s:
+            found = s.execute(stmt).first()
+            if found is None or found[0].source_sha256 != found[1]:
+                return None
+            row = found[0]
+            return Baseline(
+                task_key=task_key,
+                gpu_name=gpu_name,
+                torch_version=torch_version,
+                source_sha256=row.source_sha256,
+                eager=TimingStats.model_validate(row.eager_timing) if row.eager_timing else None,
+                compiled=TimingStats.model_validate(row.compiled_timing) if row.compiled_timing else None,
+                measured_at=row.measured_at,
+            )
+
+
+def best_candidates_select(gpu_name: str | None = None) -> Select[Any]:
+    """Attempts eligible for best, ranked within (task, GPU) by time; ties go to the earliest, as in
+    the maintained table where only a strictly faster attempt replaces the holder."""
+    rank = (
+        func.row_number()
+        .over(
+            partition_by=(AttemptModel.task_id, AttemptModel.gpu_name),
+            order_by=(AttemptModel.candidate_median_ms, AttemptModel.id),
+        )
+        .label("rank")
+    )
+    stmt = select(
+        AttemptModel.task_id,
+        AttemptModel.gpu_name,
+        AttemptModel.id.label("attempt_id"),
+        AttemptModel.candidate_median_ms,
+        AttemptModel.speedup_vs_eager,
+        AttemptModel.speedup_vs_compiled,
+        rank,
+    ).where(
+        and_(
+            AttemptModel.status == "ok",
+            AttemptModel.candidate_median_ms.is_not(None),
+            AttemptModel.candidate_median_ms > 0,
+        )
+    )
+    if gpu_name is not None:
+        stmt = stmt.where(AttemptModel.gpu_name == gpu_name)
+    return stmt
+
+
+def _attempts_select() -> Select[Any]:
+    return (
+        select(AttemptModel, TaskModel.key)
+        .join(TaskModel, AttemptModel.task_id == TaskModel.id)
+        .order_by(AttemptModel.id)
+    )
+
+
+def _runs_select() -> Select[Any]:
+    n_attempts = (
+        select(func.count(AttemptModel.id)).where(AttemptModel.run_id == RunModel.id).scalar_subquery()
+    )
+    cost = (
+        select(func.coalesce(func.sum(LLMCallModel.cost_usd), 0.0))
+        .where(LLMCallModel.run_id == RunModel.id)
+        .scalar_subquery()
+    )
+    tokens = (
+        select(func.coalesce(func.sum(LLMCallModel.tokens_in + LLMCallModel.tokens_out), 0))
+        .where(LLMCallModel.run_id == RunModel.id)
+        .scalar_subquery()
+    )
+    return select(RunModel, n_attempts.label("n"), cost.label("usd"), tokens.label("tokens"))
+
+
+def _run_info(row: Any) -> RunInfo:
+    run: RunModel = row[0]
+    return RunInfo(
+        id=run.id,
+        config=run.config,
+        coder_model=run.coder_model,
+        judge_model=run.judge_model,
+        gpu_name=run.gpu_name,
+        status=run.status,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        attempts=int(row.n),
+        cost_usd=float(row.usd),
+        tokens=int(row.tokens),
+    )
+
+
+def _best_entry(row: Any) -> BestEntry:
+    return BestEntry(
+        task_key=row["key"],
+        task_name=row["name"],
+        level=row["level"],
+        gpu_name=row["gpu_name"],
+        attempt_id=row["attempt_id"],
+        run_id=row["run_id"],
+        candidate_median_ms=row["candidate_median_ms"],
+        speedup_vs_eager=row["speedup_vs_eager"],
+        speedup_vs_compiled=row["speedup_vs_compiled"],
+        updated_at=row["updated_at"],
+    )

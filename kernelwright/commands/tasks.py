@@ -75,7 +75,7 @@ def _print_listing(tasks: list[Task], errors: list[str], root: str) -> None:
     console = Console(soft_wrap=False)
     table = Table(title=f"{len(tasks)} tasks in {root}", title_justify="left")
     for header, justify in (("level", "right"), ("id", "right"), ("name", "left"), ("inputs", "left")):
-        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+        table.add_column(header, justify=justify, no_wrap=header != "inputs")  # type: ignore[arg-type]
     table.add_column("params", justify="right")
     for task in tasks:
         inputs = ", ".join(format_arg(a) for a in task.inputs)

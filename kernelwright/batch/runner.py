@@ -1,0 +1,180 @@
+"""A suite through the agent loop: many tasks at once, LLM calls bounded, evaluations queued on GPUs.
+
+Every task gets its own run (config: batch id, task key, config hash), so costs and times are per
+task and a task is "done" exactly when its run finished. The batch run records the plan. Resume:
+tasks done for the same config hash are skipped; an interrupted task goes on in its own run (the
+loop resumes from the stored attempts; batch/replay.py serves the LLM replies already paid for).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from kernelwright.batch.config import BatchConfig, config_hash
+from kernelwright.batch.ledger import BatchLedger
+from kernelwright.batch.replay import ReplayChat, ReplayStore, SpendMeter
+from kernelwright.contracts import Attempt, Task
+from kernelwright.interfaces import ChatClient, Evaluator, ProfilerFn, Store
+
+
+class ClientFactory(Protocol):
+    """Builds one task-run's Coder and Judge clients; they log calls to the store under run_id and
+    share `llm_limit`, the batch-wide bound on LLM calls in flight."""
+
+    def __call__(self, run_id: int, llm_limit: asyncio.Semaphore) -> tuple[ChatClient, ChatClient]: ...
+
+
+LoopRunner = Callable[..., Awaitable[Any]]
+"""optimize_task(task, *, coder, judge, evaluate, profile, store, run_id) with the loop config bound."""
+
+
+@dataclass
+class TaskOutcome:
+    task_key: str
+    run_id: int | None
+    status: str  # 'done', 'skipped', 'failed'
+    best_speedup: float | None = None
+    attempts: int = 0
+    message: str = ""
+
+
+@dataclass
+class BatchState:
+    """What the progress display shows; updated by the runner as tasks finish."""
+
+    batch_run_id: int
+    total: int
+    outcomes: list[TaskOutcome] = field(default_factory=list)
+    running: set[str] = field(default_factory=set)
+    meter: SpendMeter = field(default_factory=SpendMeter)
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def finished(self) -> int:
+        return len(self.outcomes)
+
+
+ProgressHook = Callable[[BatchState], None]
+
+
+def best_speedup(attempts: Sequence[Attempt]) -> float | None:
+    ok = [a.verdict.speedup_vs_eager for a in attempts if a.verdict.status == "ok"]
+    present = [s for s in ok if s is not None]
+    return max(present) if present else None
+
+
+@dataclass
+class BatchPlan:
+    tasks: Sequence[Task]
+    relevant: dict[str, Any]
+    coder_model: str
+    judge_model: str
+    gpu_name: str
+    config: BatchConfig
+
+    @property
+    def hash(self) -> str:
+        return config_hash(self.relevant)
+
+
+async def _run_one(
+    task: Task,
+    plan: BatchPlan,
+    ledger: BatchLedger,
+    state: BatchState,
+    *,
+    evaluate: Evaluator,
+    profile: ProfilerFn | None,
+    make_clients: ClientFactory,
+    loop_runner: LoopRunner,
+    llm_limit: asyncio.Semaphore,
+) -> TaskOutcome:
+    done_run = ledger.finished_task_run(task.key, plan.hash)
+    if done_run is not None:
+        prior = ledger.prior_attempts(done_run, task.key)[0]
+        return TaskOutcome(task.key, done_run, "skipped", best_speedup(prior), len(prior), "done before")
+    run_id = ledger.open_task_run(state.batch_run_id, task, plan)
+    attempts, ids = ledger.prior_attempts(run_id, task.key)
+    calls = ledger.prior_llm_calls(run_id)
+    coder, judge = make_clients(run_id, llm_limit)
+    coder = ReplayChat(coder, [c for c in calls if c.role == "coder"], meter=state.meter)
+    judge = ReplayChat(judge, [c for c in calls if c.role == "judge"], meter=state.meter)
+    store = ReplayStore(ledger.store, attempts, ids)
+    state.running.add(task.key)
+    try:
+        await loop_runner(
+            task,
+            coder=coder,
+            judge=judge,
+            evaluate=evaluate,
+            profile=profile,
+            store=store,
+            run_id=run_id,
+        )
+    except Exception as err:  # one task's failure must not stop the suite; it is recorded
+        ledger.finish_task_run(run_id, "failed")
+        return TaskOutcome(task.key, run_id, "failed", message=f"{type(err).__name__}: {err}")
+    finally:
+        state.running.discard(task.key)
+        for client in (coder.inner, judge.inner):
+            aclose = getattr(client, "aclose", None)
+            if aclose is not None:
+                await aclose()
+    ledger.finish_task_run(run_id, "done")
+    final = ledger.prior_attempts(run_id, task.key)[0]
+    return TaskOutcome(task.key, run_id, "done", best_speedup(final), len(final))
+
+
+async def run_batch(
+    plan: BatchPlan,
+    store: Store,
+    *,
+    evaluate: Evaluator,
+    profile: ProfilerFn | None,
+    make_clients: ClientFactory,
+    loop_runner: LoopRunner,
+    resume_run_id: int | None = None,
+    workers: int = 1,
+    on_progress: ProgressHook | None = None,
+) -> BatchState:
+    """Runs (or resumes) a batch; returns its final state. Tasks fail independently."""
+    ledger = BatchLedger(store)
+    if resume_run_id is None:
+        batch_run_id = ledger.open_batch(plan)
+    else:
+        ledger.check_resumable(resume_run_id, plan)
+        batch_run_id = resume_run_id
+    state = BatchState(batch_run_id=batch_run_id, total=len(plan.tasks))
+    llm_limit = asyncio.Semaphore(plan.config.llm_concurrency)
+    slots = asyncio.Semaphore(plan.config.tasks_at_once(workers))
+    # agents wait for GPUs in threads (to_thread): give the loop enough of them
+    loop = asyncio.get_running_loop()
+    from concurrent.futures import ThreadPoolExecutor
+
+    loop.set_default_executor(ThreadPoolExecutor(max_workers=plan.config.tasks_at_once(workers) * 2 + 4))
+
+    async def one(task: Task) -> None:
+        async with slots:
+            outcome = await _run_one(
+                task,
+                plan,
+                ledger,
+                state,
+                evaluate=evaluate,
+                profile=profile,
+                make_clients=make_clients,
+                loop_runner=loop_runner,
+                llm_limit=llm_limit,
+            )
+        state.outcomes.append(outcome)
+        if on_progress is not None:
+            on_progress(state)
+
+    await asyncio.gather(*(one(t) for t in plan.tasks))
+    failed = any(o.status == "failed" for o in state.outcomes)
+    ledger.finish_batch(batch_run_id, "failed" if failed else "done")
+    return state

@@ -1,0 +1,250 @@
+"""The optimization loop for one task: R rounds of K candidates, Judge then Coder, each candidate
+evaluated (one at a time per GPU), profiled when correct, and stored the moment it finishes.
+
+Control flow is by StopRun and its subclasses (budget, solved, stalled, compiled); everything the
+loop decides is rebuilt from stored attempts, so `resume` is simply running it again on a run id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from kernelwright.agents.budget import Budget, MeteredClient, StopRun
+from kernelwright.agents.client import LLMError
+from kernelwright.agents.coder import Coder, CoderReply
+from kernelwright.agents.judge import Judge
+from kernelwright.agents.loop_state import LoopState, Recorded, malformed_verdict
+from kernelwright.agents.round_plan import RoundPlan, plan_round
+from kernelwright.contracts import Attempt, Candidate, Profile, Status, Task, Verdict
+from kernelwright.interfaces import ChatClient, Evaluator, ProfilerFn, Store
+
+
+class LoopConfig(BaseModel):
+    """Rounds, candidates, stopping rules and budgets of one task's loop."""
+
+    model_config = {"extra": "forbid"}
+
+    rounds: int = Field(10, ge=1, description="Rounds of Judge + Coder (R).")
+    candidates: int = Field(2, ge=1, description="Candidates written in parallel per round (K).")
+    patience: int = Field(4, ge=1, description="Stop after this many rounds without a faster kernel (P).")
+    sol_target_pct: float = Field(
+        90.0, description="Stop once the best kernel reaches this % of speed of light."
+    )
+    max_usd: float | None = Field(None, description="Dollar budget of the run (LLM cost).")
+    max_tokens: int | None = Field(None, description="Token budget of the run (in + out).")
+    max_minutes: float | None = Field(None, description="Wall-time budget of this invocation, minutes.")
+    compile_only: bool = Field(
+        False, description="Candidates are only compiled and guarded; stop at the first clean one."
+    )
+    gpu_name: str = Field("none", description="Recorded on each attempt; 'none' for compile-only.")
+    gpu_facts: str = Field("Unknown GPU.", description="What the prompts say about the target GPU.")
+
+
+class LoopResult(BaseModel):
+    run_id: int
+    task_key: str
+    status: str = Field(description="done | solved | stalled | compiled | budget | failed")
+    message: str
+    best: Attempt | None = None
+    best_attempt_id: int | None = None
+    attempts: int = 0
+    cost_usd: float = 0.0
+    tokens: int = 0
+
+
+@dataclass
+class LoopEvent:
+    """For live views: kind is 'round', 'candidate' or 'attempt'."""
+
+    kind: str
+    round: int
+    candidate_index: int | None = None
+    text: str = ""
+    attempt: Attempt | None = None
+
+
+EventHook = Callable[[LoopEvent], None]
+
+
+async def optimize_task(
+    task: Task,
+    *,
+    coder: ChatClient,
+    judge: ChatClient,
+    evaluate: Evaluator,
+    profile: ProfilerFn | None,
+    store: Store,
+    run_id: int,
+    config: LoopConfig,
+    gpu_lock: asyncio.Semaphore | None = None,
+    on_event: EventHook | None = None,
+    spent_usd: float = 0.0,
+    spent_tokens: int = 0,
+) -> LoopResult:
+    """Runs (or resumes: stored rounds are not redone) the loop; never raises for a bad reply."""
+    budget = Budget(
+        max_usd=config.max_usd,
+        max_tokens=config.max_tokens,
+        max_minutes=config.max_minutes,
+        spent_usd=spent_usd,
+        spent_tokens=spent_tokens,
+    )
+    run = _Run(
+        task,
+        config,
+        store,
+        run_id,
+        evaluate,
+        profile,
+        gpu_lock or asyncio.Semaphore(1),
+        on_event or (lambda e: None),
+        Coder(MeteredClient(coder, budget)),
+    )
+    state = LoopState.load(store, run_id, task.key, config.candidates)
+    judge_agent = Judge(MeteredClient(judge, budget))
+    status, message = "done", f"Finished {config.rounds} rounds."
+    try:
+        for rnd in range(config.rounds):
+            missing = state.missing_slots(rnd)
+            if not missing:
+                continue
+            _check_stop(state, config)
+            plan = await plan_round(rnd, task, state, judge_agent, config.gpu_facts)
+            run.emit(LoopEvent("round", rnd, text=plan.mode))
+            outcomes = await asyncio.gather(
+                *(run.slot(state, rnd, k, plan) for k in missing), return_exceptions=True
+            )
+            _raise_first(outcomes, len(missing))
+        _check_stop(state, config)
+        if config.compile_only:
+            status, message = (
+                "done",
+                f"No candidate compiled cleanly and passed the guard in {config.rounds} rounds.",
+            )
+    except StopRun as stop:
+        status, message = stop.status, str(stop)
+    except LLMError as err:
+        status, message = "failed", str(err)
+    best = state.best()
+    return LoopResult(
+        run_id=run_id,
+        task_key=task.key,
+        status=status,
+        message=message,
+        best=best.attempt if best else None,
+        best_attempt_id=best.id if best else None,
+        attempts=len(state.recorded),
+        cost_usd=budget.spent_usd,
+        tokens=budget.spent_tokens,
+    )
+
+
+def _check_stop(state: LoopState, config: LoopConfig) -> None:
+    best = state.best()
+    if best is None:
+        return
+    if config.compile_only:
+        raise StopRun("A candidate compiled cleanly and passed the guard.", "compiled")
+    roof = best.attempt.profile.roofline if best.attempt.profile else None
+    if roof is not None and roof.sol_pct >= config.sol_target_pct:
+        raise StopRun(f"The best kernel reaches {roof.sol_pct:.0f}% of speed of light.", "solved")
+    if state.stalled_rounds() >= config.patience:
+        raise StopRun(f"No faster kernel in the last {config.patience} rounds.", "stalled")
+
+
+def _raise_first(outcomes: list[Any], slots: int) -> None:
+    """After every slot of the round has finished (and stored what it had): a stop or a fatal
+    endpoint error ends the run; transient endpoint errors end it only when no slot got through."""
+    errors = [o for o in outcomes if isinstance(o, BaseException)]
+    for err in errors:
+        if isinstance(err, StopRun) or (isinstance(err, LLMError) and not err.transient):
+            raise err
+    transient = [e for e in errors if isinstance(e, LLMError)]
+    if transient and len(transient) == slots:
+        raise transient[0]
+    for err in errors:
+        if not isinstance(err, LLMError):
+            raise err
+
+
+@dataclass
+class _Run:
+    task: Task
+    config: LoopConfig
+    store: Store
+    run_id: int
+    evaluate: Evaluator
+    profile: ProfilerFn | None
+    gpu_lock: asyncio.Semaphore
+    emit: EventHook
+    coder: Coder
+
+    async def slot(self, state: LoopState, rnd: int, k: int, plan: RoundPlan) -> None:
+        """One candidate: write it (once more with a reminder if malformed), evaluate, store."""
+        self.emit(LoopEvent("candidate", rnd, k, "writing"))
+        reply = await self.coder.ask(plan.prompt)
+        if reply.code is None:
+            self._record(state, rnd, k, plan, reply.text, malformed_verdict(reply.reason or ""), None)
+            k += self.config.candidates
+            self.emit(LoopEvent("candidate", rnd, k, "retrying: " + (reply.reason or "")))
+            reply = await self.coder.retry(reply)
+            if reply.code is None:
+                self._record(state, rnd, k, plan, reply.text, malformed_verdict(reply.reason or ""), None)
+                return
+        self.emit(LoopEvent("candidate", rnd, k, "evaluating"))
+        verdict, prof = await self._judge_code(reply)
+        self._record(state, rnd, k, plan, reply.code or "", verdict, prof)
+
+    async def _judge_code(self, reply: CoderReply) -> tuple[Verdict, Profile | None]:
+        candidate = Candidate(source=reply.code or "", build=_build_of(reply.code or ""), origin="coder")
+        async with self.gpu_lock:
+            verdict = await asyncio.to_thread(self.evaluate, self.task, candidate)
+            if verdict.status != Status.ok or self.profile is None:
+                return verdict, None
+            try:
+                prof = await asyncio.to_thread(self.profile, self.task, candidate, verdict)
+            except Exception as err:  # a profiler failure must not lose a measured attempt
+                prof = Profile(unavailable=[f"profiler failed: {type(err).__name__}: {err}"])
+        return verdict, prof
+
+    def _record(
+        self,
+        state: LoopState,
+        rnd: int,
+        k: int,
+        plan: RoundPlan,
+        code: str,
+        verdict: Verdict,
+        prof: Profile | None,
+    ) -> None:
+        attempt = Attempt(
+            run_id=self.run_id,
+            task_key=self.task.key,
+            round=rnd,
+            candidate_index=k,
+            mode=plan.mode,
+            parent_attempt_id=plan.parent_id,
+            code=code,
+            verdict=verdict,
+            profile=prof,
+            gpu_name=verdict.gpu_name or self.config.gpu_name,
+        )
+        attempt_id = self.store.add_attempt(attempt)
+        if prof is not None and prof.metrics:
+            self.store.add_metrics(attempt_id, prof.metrics)
+        state.recorded.append(Recorded(attempt_id, attempt))
+        self.emit(LoopEvent("attempt", rnd, k, verdict.status.value, attempt))
+
+
+def _build_of(code: str) -> Any:
+    try:
+        from kernelwright.sandbox.candidate_source import detect_build
+
+        return detect_build(code)
+    except Exception:  # an unparsable candidate is still 'native'; the sandbox reports the error
+        return "native"

@@ -1,0 +1,161 @@
+"""A real HTTP server on 127.0.0.1 speaking the OpenAI chat-completions protocol, with scripted
+replies per model and every request captured. The real `openai` client talks to it.
+
+    server.script("coder-m", ["```python\\n...\\n```", Reply(status=429), Reply(hang_s=3), ...])
+
+Usage figures are deterministic so cost tests can recompute them: prompt_tokens is the number of
+whitespace-separated words in all message contents, completion_tokens the words of the reply.
+
+Other test folders import it as `from agents.openai_server import ScriptedServer, running_server`
+(tests/ is on sys.path because tests/agents is a package under a folder without __init__.py).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Reply:
+    """One scripted answer: text with HTTP 200, or an error status, or a hang before answering."""
+
+    text: str = ""
+    status: int = 200
+    hang_s: float = 0.0
+    usage: tuple[int, int] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Captured:
+    model: str
+    messages: list[dict[str, str]]
+    body: dict[str, Any]
+    authorization: str
+    status: int = 0
+
+    @property
+    def last_user(self) -> str:
+        users = [m["content"] for m in self.messages if m.get("role") == "user"]
+        return users[-1] if users else ""
+
+
+def count_words(text: str) -> int:
+    return len(text.split())
+
+
+class ScriptedServer:
+    def __init__(self) -> None:
+        self._queues: dict[str, deque[Reply]] = defaultdict(deque)
+        self._then: dict[str, Reply] = {}
+        self._lock = threading.Lock()
+        self.requests: list[Captured] = []
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._httpd.daemon_threads = True
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._httpd.server_address[:2]
+        return f"http://{host!s}:{port}/v1"
+
+    def script(self, model: str, replies: Sequence[str | Reply], then: str | Reply | None = None) -> None:
+        """Queues replies for `model`; once used up, `then` is answered forever (else HTTP 400)."""
+        with self._lock:
+            self._queues[model].extend(r if isinstance(r, Reply) else Reply(text=r) for r in replies)
+            if then is not None:
+                self._then[model] = then if isinstance(then, Reply) else Reply(text=then)
+
+    def requests_for(self, model: str) -> list[Captured]:
+        with self._lock:
+            return [r for r in self.requests if r.model == model]
+
+    def next_reply(self, model: str) -> Reply:
+        with self._lock:
+            if self._queues[model]:
+                return self._queues[model].popleft()
+            if model in self._then:
+                return self._then[model]
+        return Reply(status=400, text=f"script exhausted for model {model}")
+
+    def start(self) -> ScriptedServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+
+@contextmanager
+def running_server() -> Iterator[ScriptedServer]:
+    server = ScriptedServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _completion(model: str, text: str, usage: tuple[int, int]) -> dict[str, Any]:
+    return {
+        "id": f"chatcmpl-{time.monotonic_ns()}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "usage": {"prompt_tokens": usage[0], "completion_tokens": usage[1], "total_tokens": sum(usage)},
+    }
+
+
+def _handler_for(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, format: str, *args: Any) -> None:  # keep pytest output clean
+            pass
+
+        def do_POST(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = json.loads(self.rfile.read(length) or b"{}")
+            if self.path.rstrip("/") != "/v1/chat/completions":
+                self._send(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
+                return
+            model = str(body.get("model", ""))
+            messages = body.get("messages", [])
+            captured = Captured(model, messages, body, self.headers.get("Authorization", ""))
+            with server._lock:
+                server.requests.append(captured)
+            reply = server.next_reply(model)
+            captured.status = reply.status
+            if reply.hang_s:
+                time.sleep(reply.hang_s)
+            if reply.status != 200:
+                err = {"error": {"message": reply.text or f"scripted {reply.status}", "type": "scripted"}}
+                self._send(reply.status, err, reply.headers)
+                return
+            prompt_words = sum(count_words(str(m.get("content", ""))) for m in messages)
+            usage = reply.usage or (prompt_words, count_words(reply.text))
+            self._send(200, _completion(model, reply.text, usage), reply.headers)
+
+        def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
+            data = json.dumps(payload).encode()
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                for k, v in (headers or {}).items():
+                    self.send_header(k, v)
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):  # the client gave up (timeout test)
+                pass
+
+    return Handler

@@ -1,0 +1,129 @@
+"""What a candidate file holds, read statically: its build path and its CUDA source strings.
+
+Everything here works on the Python AST and never executes the candidate (candidate code is hostile
+and never runs in the CLI's process). CUDA strings are found where the two build paths put them:
+the argument of `CudaModule(...)` (native) or the `cuda_sources=` of `load_inline(...)` (compat),
+resolved through module-level string constants; a module-level string containing `__global__` is
+taken as a last resort.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Literal
+
+from kernelwright.errors import KernelwrightError
+from kernelwright.sandbox.load_inline_extract import extract_device_code
+
+__all__ = ["CandidateSyntaxError", "cuda_sources", "detect_build", "extract_device_code", "parse_candidate"]
+
+
+class CandidateSyntaxError(KernelwrightError):
+    """The candidate is not valid Python."""
+
+
+def parse_candidate(py_src: str, filename: str = "candidate.py") -> ast.Module:
+    """The candidate's AST; a syntax error becomes one sentence naming the line."""
+    try:
+        return ast.parse(py_src, filename=filename)
+    except SyntaxError as err:
+        raise CandidateSyntaxError(
+            f"{filename} is not valid Python: {err.msg} at line {err.lineno}."
+        ) from None
+    except ValueError as err:  # null bytes
+        raise CandidateSyntaxError(f"{filename} is not valid Python: {err}.") from None
+
+
+def detect_build(py_src: str) -> Literal["native", "compat"]:
+    """'compat' when the candidate calls torch's `load_inline` (or `load`), else 'native'."""
+    tree = parse_candidate(py_src)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and _call_name(node) in ("load_inline", "load"):
+            return "compat"
+        imports_loader = isinstance(node, ast.ImportFrom) and (node.module or "").endswith("cpp_extension")
+        if imports_loader and any(alias.name in ("load_inline", "load") for alias in node.names):
+            return "compat"
+    return "native"
+
+
+def cuda_sources(py_src: str) -> list[str]:
+    """The CUDA source strings of a candidate, in file order, without duplicates."""
+    tree = parse_candidate(py_src)
+    constants = module_string_constants(tree)
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        name = _call_name(node)
+        if name == "CudaModule":
+            arg = node.args[0] if node.args else _keyword(node, "source")
+            found += _resolve_strings(arg, constants)
+        elif name == "load_inline":
+            found += _resolve_strings(_keyword(node, "cuda_sources"), constants)
+    if not found:
+        found = [value for value in constants.values() if "__global__" in value]
+    return list(dict.fromkeys(s for s in found if s.strip()))
+
+
+def module_string_constants(tree: ast.Module) -> dict[str, str]:
+    """Module-level `NAME = <string expression>` assignments whose value is static."""
+    constants: dict[str, str] = {}
+    for stmt in tree.body:
+        targets: list[ast.expr] = []
+        value: ast.expr | None = None
+        if isinstance(stmt, ast.Assign):
+            targets, value = stmt.targets, stmt.value
+        elif isinstance(stmt, ast.AnnAssign) and stmt.value is not None:
+            targets, value = [stmt.target], stmt.value
+        if value is None:
+            continue
+        text = static_string(value, constants)
+        if text is None:
+            continue
+        for target in targets:
+            if isinstance(target, ast.Name):
+                constants[target.id] = text
+    return constants
+
+
+def static_string(node: ast.expr | None, constants: dict[str, str]) -> str | None:
+    """The value of a string expression built from literals, known names, `+` and plain f-strings."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value
+    if isinstance(node, ast.Name):
+        return constants.get(node.id)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+        left, right = static_string(node.left, constants), static_string(node.right, constants)
+        return left + right if left is not None and right is not None else None
+    if isinstance(node, ast.JoinedStr):
+        parts = [
+            static_string(v, constants) if not isinstance(v, ast.FormattedValue) else None
+            for v in node.values
+        ]
+        # f-strings with placeholders of known names are resolved; any other placeholder is dynamic
+        for i, v in enumerate(node.values):
+            if isinstance(v, ast.FormattedValue) and v.conversion == -1 and v.format_spec is None:
+                parts[i] = static_string(v.value, constants)
+        return "".join(p for p in parts if p is not None) if all(p is not None for p in parts) else None
+    return None
+
+
+def _resolve_strings(node: ast.expr | None, constants: dict[str, str]) -> list[str]:
+    if node is None:
+        return []
+    if isinstance(node, ast.List | ast.Tuple):
+        return [s for elt in node.elts for s in _resolve_strings(elt, constants)]
+    text = static_string(node, constants)
+    return [text] if text is not None else []
+
+
+def _keyword(call: ast.Call, name: str) -> ast.expr | None:
+    return next((kw.value for kw in call.keywords if kw.arg == name), None)
+
+
+def _call_name(call: ast.Call) -> str | None:
+    if isinstance(call.func, ast.Name):
+        return call.func.id
+    if isinstance(call.func, ast.Attribute):
+        return call.func.attr
+    return None

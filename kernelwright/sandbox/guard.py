@@ -1,0 +1,228 @@
+"""The static guard: AST rules on the candidate's Python, text rules on its CUDA, and the PyTorch policy.
+
+PyTorch policy, per task level: a level-1 task is one op, so any PyTorch compute in the code that
+`ModelNew.forward` reaches is a finding (`torch-op-in-forward`): that op must be a custom kernel.
+Level 2/3 candidates may keep PyTorch layers, but forward must launch at least one custom kernel
+(`no-custom-kernel`). `allow_torch=True` switches this policy off and nothing else. Glue is allowed
+everywhere: allocation (empty/zeros/full...), views and reshapes, contiguous, sizes, device moves.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from kernelwright.contracts import Candidate, GuardFinding, Task
+from kernelwright.sandbox.candidate_source import CandidateSyntaxError, cuda_sources, parse_candidate
+from kernelwright.sandbox.guard_cuda import cuda_rules
+from kernelwright.sandbox.guard_python import dotted, import_aliases, module_rules
+
+TORCH_GLUE = {
+    "empty", "empty_like", "empty_strided", "zeros", "zeros_like", "ones", "ones_like", "full", "full_like",
+    "tensor", "as_tensor", "Size", "device", "dtype", "finfo", "iinfo", "is_tensor", "no_grad", "inference_mode",
+    "get_default_dtype", "broadcast_shapes", "promote_types", "current_stream", "current_device",
+    "get_device_capability", "is_available", "set_device", "device_count", "Parameter",
+}  # fmt: skip
+TENSOR_GLUE = {
+    "contiguous", "view", "view_as", "reshape", "reshape_as", "flatten", "unflatten", "squeeze", "unsqueeze",
+    "permute", "transpose", "t", "expand", "expand_as", "narrow", "select", "split", "chunk", "unbind",
+    "as_strided", "size", "dim", "ndimension", "numel", "nelement", "stride", "storage_offset",
+    "is_contiguous", "data_ptr", "element_size", "to", "cuda", "cpu", "float", "half", "bfloat16", "double",
+    "int", "long", "type", "type_as", "new_empty", "new_zeros", "new_ones", "new_full", "new_tensor",
+    "zero_", "fill_", "detach", "requires_grad_", "get_device", "item", "tolist", "__len__",
+}  # fmt: skip
+SCALAR_RESULTS = {"size", "dim", "ndimension", "numel", "nelement", "stride", "storage_offset", "is_contiguous",
+                  "data_ptr", "element_size", "get_device", "item", "tolist", "__len__"}  # fmt: skip
+KERNEL_FACTORIES = {"CudaModule", "load_inline", "load"}
+TENSOR_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.MatMult, ast.Pow, ast.FloorDiv, ast.Mod)
+
+
+def check(task: Task, candidate: Candidate, *, allow_torch: bool = False) -> list[GuardFinding]:
+    """All findings for `candidate` against `task`; an empty list means the guard lets it through."""
+    try:
+        tree = parse_candidate(candidate.source)
+    except CandidateSyntaxError as err:
+        return [GuardFinding(rule="syntax", line=None, message=str(err))]
+    found = module_rules(tree, reference_names={task.name, "reference", "kernelbench"})
+    for index, source in enumerate(cuda_sources(candidate.source)):
+        found += cuda_rules(source, label=f"CUDA source {index + 1}" if index else "CUDA source")
+    model_new = next((n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "ModelNew"), None)
+    if model_new is None:
+        return [*found, GuardFinding(rule="no-model-new", message="The candidate defines no class ModelNew.")]
+    if not allow_torch:
+        found += ForwardPolicy(tree, model_new).findings(task.level)
+    return found
+
+
+class ForwardPolicy:
+    """What `ModelNew.forward` and the functions it calls do: kernel launches and PyTorch compute."""
+
+    def __init__(self, tree: ast.Module, model_new: ast.ClassDef) -> None:
+        self.aliases = import_aliases(tree)
+        self.methods = {n.name: n for n in model_new.body if isinstance(n, ast.FunctionDef)}
+        self.functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+        self.kernel_globals = {name for name, value in _module_assigns(tree) if self._makes_kernels(value)}
+        self.kernel_attrs, self.layer_attrs, self.tensor_attrs = self._init_attributes()
+
+    def findings(self, level: int) -> list[GuardFinding]:
+        forward = self.methods.get("forward")
+        if forward is None:
+            return [GuardFinding(rule="no-forward", message="ModelNew defines no forward method.")]
+        reached = self._reachable(forward)
+        if not any(self._launches(fn) for fn in reached):
+            return [
+                GuardFinding(
+                    rule="no-custom-kernel",
+                    line=forward.lineno,
+                    message="forward launches no custom kernel; do the work in a CUDA kernel "
+                    "(CudaModule.launch or a load_inline function).",
+                )
+            ]
+        if level >= 2:
+            return []
+        return [f for fn in reached for f in self._torch_ops(fn)]
+
+    # ---------------------------------------------------------------- what is what
+
+    def _makes_kernels(self, value: ast.expr) -> bool:
+        if isinstance(value, ast.Call):
+            return (dotted(value.func, self.aliases) or "").split(".")[-1] in KERNEL_FACTORIES
+        return isinstance(value, ast.Name) and value.id in self.kernel_globals
+
+    def _init_attributes(self) -> tuple[set[str], set[str], set[str]]:
+        kernels, layers, tensors = set(), set(), set()
+        for fn in self.methods.values():
+            for node in ast.walk(fn):
+                if not isinstance(node, ast.Assign):
+                    continue
+                for target in node.targets:
+                    if not (isinstance(target, ast.Attribute) and _is_self(target.value)):
+                        continue
+                    made_by = (
+                        dotted(node.value.func, self.aliases) or ""
+                        if isinstance(node.value, ast.Call)
+                        else ""
+                    )
+                    if self._makes_kernels(node.value):
+                        kernels.add(target.attr)
+                    elif made_by.startswith("torch.nn.") and made_by.split(".")[-1] != "Parameter":
+                        layers.add(target.attr)
+                    elif made_by.startswith("torch."):
+                        tensors.add(target.attr)
+        return kernels, layers, tensors
+
+    def _callee(self, call: ast.Call) -> ast.FunctionDef | None:
+        if isinstance(call.func, ast.Attribute) and _is_self(call.func.value):
+            return self.methods.get(call.func.attr)
+        if isinstance(call.func, ast.Name):
+            return self.functions.get(call.func.id)
+        return None
+
+    def _reachable(self, start: ast.FunctionDef) -> list[ast.FunctionDef]:
+        seen, todo = [start], [start]
+        while todo:
+            for node in ast.walk(todo.pop()):
+                callee = self._callee(node) if isinstance(node, ast.Call) else None
+                if callee is not None and callee not in seen:
+                    seen.append(callee)
+                    todo.append(callee)
+        return seen
+
+    def _launches(self, fn: ast.FunctionDef) -> bool:
+        for node in ast.walk(fn):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+                continue
+            receiver = node.func.value
+            if node.func.attr == "launch" and not (dotted(receiver, self.aliases) or "").startswith("torch"):
+                return True
+            if isinstance(receiver, ast.Name) and receiver.id in self.kernel_globals:
+                return True
+            if (
+                isinstance(receiver, ast.Attribute)
+                and _is_self(receiver.value)
+                and receiver.attr in self.kernel_attrs
+            ):
+                return True
+        return False
+
+    # ---------------------------------------------------------------- PyTorch compute
+
+    def _torch_ops(self, fn: ast.FunctionDef) -> list[GuardFinding]:
+        tensors = {a.arg for a in fn.args.args[1 if fn in self.methods.values() else 0 :]}
+        found: list[GuardFinding] = []
+        for stmt in ast.walk(fn):
+            if isinstance(stmt, ast.Assign) and self._is_tensor(stmt.value, tensors):
+                tensors |= {t.id for t in stmt.targets if isinstance(t, ast.Name)}
+        for node in ast.walk(fn):
+            what = self._compute(node, tensors)
+            if what:
+                message = (
+                    f"{what} computes in PyTorch inside forward; this level-1 task's op must be done "
+                    "by your own kernel (allocation, views and reshapes are fine)."
+                )
+                found.append(
+                    GuardFinding(
+                        rule="torch-op-in-forward", line=getattr(node, "lineno", None), message=message
+                    )
+                )
+        return found
+
+    def _compute(self, node: ast.AST, tensors: set[str]) -> str | None:
+        if isinstance(node, ast.Call):
+            full = dotted(node.func, self.aliases) or ""
+            if full.startswith("torch.") and full.split(".")[-1] not in TORCH_GLUE:
+                return f"{full}()"
+            func = node.func
+            if isinstance(func, ast.Attribute) and _is_self(func.value) and func.attr in self.layer_attrs:
+                return f"the PyTorch layer self.{func.attr}"
+            if (
+                isinstance(func, ast.Attribute)
+                and func.attr not in TENSOR_GLUE
+                and self._is_tensor(func.value, tensors)
+            ):
+                return f".{func.attr}()"
+        operands = (node.left, node.right) if isinstance(node, ast.BinOp) else ()
+        if (
+            isinstance(node, ast.BinOp)
+            and isinstance(node.op, TENSOR_OPERATORS)
+            and any(self._is_tensor(operand, tensors) for operand in operands)
+        ):
+            return f"the operator {type(node.op).__name__}"
+        if isinstance(node, ast.AugAssign) and self._is_tensor(node.target, tensors):
+            return f"the in-place operator {type(node.op).__name__}"
+        return None
+
+    def _is_tensor(self, node: ast.expr, tensors: set[str]) -> bool:
+        if isinstance(node, ast.Name):
+            return node.id in tensors
+        if isinstance(node, ast.Attribute) and _is_self(node.value):
+            return node.attr in self.tensor_attrs
+        if isinstance(node, ast.Subscript):
+            return self._is_tensor(node.value, tensors)
+        if isinstance(node, ast.BinOp):
+            return self._is_tensor(node.left, tensors) or self._is_tensor(node.right, tensors)
+        if isinstance(node, ast.Call):
+            full = dotted(node.func, self.aliases) or ""
+            if full.startswith("torch.") and full.split(".")[-1] not in (
+                "Size",
+                "device",
+                "dtype",
+                "finfo",
+                "iinfo",
+            ):
+                return True
+            func = node.func
+            if isinstance(func, ast.Attribute) and func.attr not in SCALAR_RESULTS:
+                return self._is_tensor(func.value, tensors)
+        return False
+
+
+def _is_self(node: ast.expr) -> bool:
+    return isinstance(node, ast.Name) and node.id == "self"
+
+
+def _module_assigns(tree: ast.Module) -> list[tuple[str, ast.expr]]:
+    pairs = []
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign):
+            pairs += [(t.id, stmt.value) for t in stmt.targets if isinstance(t, ast.Name)]
+    return pairs

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import glob
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -89,3 +90,147 @@ def ncu_status() -> NcuStatus:
     else:
         message = f"ncu at {path}; GPU performance counters readable."
     return NcuStatus(path=path, counters_readable=readable, message=message)
+
+
+# ---------------------------------------------------------------- running ncu on one candidate
+
+
+class NcuConfig(BaseModel):
+    """How Nsight Compute is run on a judged candidate."""
+
+    timeout_s: float = 240.0
+    """Wall-time limit for the whole ncu run (replays make it 10-100x slower than the kernel)."""
+    calls: int = 3
+    """Forward calls inside the profiled range; per-call figures are totals divided by this."""
+    warmup_calls: int = 3
+    """Forward calls before the profiled range starts (JIT, caches, allocator), never profiled."""
+    launch_skip: int = 0
+    """Matching launches inside the range to skip before profiling (ncu --launch-skip)."""
+    max_launches: int = 64
+    """Upper bound on profiled launches (ncu --launch-count), whatever the candidate does."""
+
+
+class NcuRun(BaseModel):
+    """Outcome of one ncu run: per-kernel per-call figures, or one line saying what went wrong."""
+
+    ok: bool
+    kernels: dict[str, dict[str, float]] = Field(default_factory=dict)
+    launches: int = 0
+    wall_s: float = 0.0
+    message: str = ""
+    command: list[str] = Field(default_factory=list)
+    raw_output: str = Field("", exclude=True)
+
+
+def kernel_filter(kernel_names: list[str]) -> str:
+    """ncu --kernel-name value matching exactly the candidate's kernels by function base name."""
+    from kernelwright.profiler.ncu_csv import kernel_base_name
+
+    bases = sorted({kernel_base_name(n) for n in kernel_names})
+    return "regex:^(" + "|".join(re.escape(b) for b in bases) + ")$"
+
+
+def ncu_command(ncu: str, kernel_names: list[str], config: NcuConfig, target: list[str]) -> list[str]:
+    from kernelwright.profiler.ncu_metrics import metrics_argument
+
+    return [
+        ncu,
+        "--csv",
+        "--page",
+        "raw",
+        "--print-units",
+        "base",
+        "--metrics",
+        metrics_argument(),
+        "--kernel-name-base",
+        "function",
+        "--kernel-name",
+        kernel_filter(kernel_names),
+        "--launch-skip",
+        str(config.launch_skip),
+        "--launch-count",
+        str(config.max_launches),
+        "--profile-from-start",
+        "off",
+        "--target-processes",
+        "all",
+        *target,
+    ]
+
+
+def interpret_ncu_output(output: str, returncode: int, calls: int) -> NcuRun:
+    """Pure: what an ncu run's combined output means (tested on documented-format fixtures)."""
+    from kernelwright.profiler.ncu_csv import NcuParseError, aggregate_per_kernel, parse_ncu_csv
+
+    if PERMISSION_ERROR in output:
+        msg = f"ncu: no permission to read GPU performance counters ({PERMISSION_ERROR}); {ENABLE_COUNTERS_HINT}."
+        return NcuRun(ok=False, message=msg, raw_output=output)
+    try:
+        launches = parse_ncu_csv(output)
+    except NcuParseError:
+        launches = []
+    if not launches:
+        last = next((ln for ln in reversed(output.splitlines()) if ln.startswith("==ERROR==")), None)
+        why = (
+            last.removeprefix("==ERROR==").strip()
+            if last
+            else f"no launch of the candidate's kernels was profiled (exit {returncode})"
+        )
+        return NcuRun(ok=False, message=f"ncu: {why}.", raw_output=output)
+    kernels = aggregate_per_kernel(launches, calls)
+    return NcuRun(ok=True, kernels=kernels, launches=len(launches), raw_output=output)
+
+
+def run_ncu(
+    task_path: str,
+    candidate_path: str,
+    kernel_names: list[str],
+    config: NcuConfig,
+    *,
+    python: str,
+    workdir: str,
+) -> NcuRun:
+    """Profiles the candidate's own kernels in a child process group; never raises."""
+    import signal
+    import subprocess
+    import time
+
+    status = ncu_status()
+    if status.path is None or status.counters_readable is False:
+        return NcuRun(ok=False, message=status.message)
+    if not kernel_names:
+        return NcuRun(ok=False, message="ncu: not run, the candidate's kernel names are unknown.")
+    out_json = os.path.join(workdir, "ncu-driver.json")
+    target = [
+        python,
+        "-m",
+        "kernelwright.profiler.driver",
+        "--task",
+        task_path,
+        "--candidate",
+        candidate_path,
+    ]
+    target += [
+        "--mode",
+        "ncu",
+        "--out",
+        out_json,
+        "--warmup",
+        str(config.warmup_calls),
+        "--calls",
+        str(config.calls),
+    ]
+    cmd = ncu_command(status.path, kernel_names, config, target)
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        cmd, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
+    )
+    try:
+        raw, _ = proc.communicate(timeout=config.timeout_s)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
+        return NcuRun(ok=False, message=f"ncu: did not finish within {config.timeout_s:.0f} s.", command=cmd)
+    run = interpret_ncu_output(raw.decode(errors="replace"), proc.returncode, config.calls)
+    run.wall_s, run.command = time.perf_counter() - start, cmd
+    return run

@@ -1,0 +1,109 @@
+"""The child process the profiler runs under ncu or the NVML sampler; never imported by the CLI.
+
+    python -m kernelwright.profiler.driver --task T.py --candidate C.py --mode ncu|power --out R.json
+
+It loads the task's inputs and the candidate's ModelNew from files, warms up outside any profiled
+range, then either (ncu) runs a few calls between cudaProfilerStart/Stop so that ncu, started
+with --profile-from-start off, sees only the candidate's steady-state launches, or (power) runs
+back-to-back calls for at least the requested time under the NvmlSampler observer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import sys
+import time
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+
+def load_module(path: str, name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise SystemExit(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def _to_cuda(value: Any) -> Any:
+    import torch
+
+    return value.cuda() if isinstance(value, torch.Tensor) else value
+
+
+def _output_bytes(out: Any) -> int:
+    import torch
+
+    if isinstance(out, torch.Tensor):
+        return out.numel() * out.element_size()
+    if isinstance(out, (list, tuple)):
+        return sum(_output_bytes(o) for o in out)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--task", required=True)
+    parser.add_argument("--candidate", required=True)
+    parser.add_argument("--mode", choices=("ncu", "power"), required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--calls", type=int, default=3)
+    parser.add_argument("--min-seconds", type=float, default=1.0)
+    parser.add_argument("--device-index", type=int, default=0)
+    args = parser.parse_args(argv)
+
+    import torch
+
+    torch.manual_seed(0)
+    task = load_module(args.task, "kw_task")
+    candidate = load_module(args.candidate, "kw_candidate")
+    model = candidate.ModelNew(*[_to_cuda(a) for a in task.get_init_inputs()]).cuda()
+    inputs = [_to_cuda(x) for x in task.get_inputs()]
+    with torch.no_grad():
+        out = None
+        for _ in range(args.warmup):
+            out = model(*inputs)
+        torch.cuda.synchronize()
+        result: dict[str, Any] = {"output_bytes": _output_bytes(out)}
+        if args.mode == "ncu":
+            torch.cuda.profiler.start()
+            for _ in range(args.calls):
+                model(*inputs)
+            torch.cuda.synchronize()
+            torch.cuda.profiler.stop()
+            result["calls"] = args.calls
+        else:
+            result.update(_power_loop(model, inputs, args.min_seconds, args.device_index))
+    Path(args.out).write_text(json.dumps(result))
+    return 0
+
+
+def _power_loop(model: Any, inputs: list[Any], min_seconds: float, index: int) -> dict[str, Any]:
+    import torch
+
+    from kernelwright.profiler.power import NvmlSampler
+
+    sampler = NvmlSampler(index)
+    sampler.before()
+    start = time.perf_counter()
+    # Synchronise in batches: back-to-back launches, but the loop still ends near min_seconds.
+    while time.perf_counter() - start < min_seconds:
+        for _ in range(10):
+            model(*inputs)
+            sampler.during()
+        torch.cuda.synchronize()
+    reading, samples = sampler.after()
+    return {
+        "reading": reading.model_dump(mode="json") if reading else None,
+        "samples": [s.model_dump(mode="json") for s in samples],
+    }
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

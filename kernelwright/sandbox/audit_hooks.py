@@ -1,0 +1,252 @@
+"""PEP 578 audit hooks in the worker child: the dynamic counterpart of the static guard.
+
+An audit hook cannot be removed once added, and CPython raises its events from C for sockets,
+process creation, signals, file opens, gc and frame access. The hook blocks such an event (raises
+PermissionError) when candidate code initiated it, and records the violation, so that a candidate
+that swallows the exception is still rejected with the rule.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import FrameType
+
+NETWORK_EVENTS = frozenset(
+    {"socket.connect", "socket.bind", "socket.sendto", "socket.sendmsg", "socket.getaddrinfo"}
+)
+PROCESS_EVENTS = frozenset(
+    {
+        "os.fork",
+        "os.forkpty",
+        "os.posix_spawn",
+        "os.spawn",
+        "os.exec",
+        "os.system",
+        "subprocess.Popen",
+        "pty.spawn",
+    }
+)
+KILL_EVENTS = frozenset({"os.kill", "os.killpg", "signal.pthread_kill"})
+WRITE_PATH_EVENTS = frozenset(
+    {
+        "os.remove",
+        "os.rmdir",
+        "os.rename",
+        "os.truncate",
+        "os.chmod",
+        "os.chown",
+        "os.mkdir",
+        "os.symlink",
+        "os.link",
+        "os.utime",
+        "shutil.rmtree",
+        "shutil.move",
+        "shutil.copyfile",
+        "os.removexattr",
+        "os.setxattr",
+    }
+)
+INTROSPECTION_EVENTS = frozenset(
+    {
+        "gc.get_objects",
+        "gc.get_referrers",
+        "gc.get_referents",
+        "sys._getframe",
+        "sys._current_frames",
+        "sys.setprofile",
+        "sys.settrace",
+        "object.__getattr__",
+    }
+)
+CTYPES_EVENTS = frozenset(
+    {
+        "ctypes.dlopen",
+        "ctypes.dlsym",
+        "ctypes.string_at",
+        "ctypes.wstring_at",
+        "ctypes.addressof",
+        "ctypes.cdata",
+        "ctypes.call_function",
+    }
+)
+ALL_EVENTS = (
+    NETWORK_EVENTS | PROCESS_EVENTS | KILL_EVENTS | WRITE_PATH_EVENTS | INTROSPECTION_EVENTS | CTYPES_EVENTS
+)
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
+_INET = {int(socket.AF_INET), int(socket.AF_INET6)}
+
+
+@dataclass
+class Violation:
+    rule: str
+    message: str
+
+
+@dataclass
+class AuditGuard:
+    """Decides, per audited event, whether candidate code asked for it and whether that is allowed."""
+
+    candidate_file: str
+    allowed_write_dirs: list[str]
+    # Code allowed to start processes on the candidate's behalf (a load_inline build runs ninja).
+    trusted_spawners: tuple[str, ...] = ()
+    violations: list[Violation] = field(default_factory=list)
+    _busy: threading.local = field(default_factory=threading.local)
+
+    def hook(self, event: str, args: tuple[object, ...]) -> None:
+        if event != "open" and event != "socket.__new__" and event not in ALL_EVENTS:
+            return
+        if getattr(self._busy, "on", False):
+            return  # the hook's own frame walk raises sys._getframe events
+        self._busy.on = True
+        try:
+            violation = self._judge(event, args)
+        finally:
+            self._busy.on = False
+        if violation is not None:
+            self.violations.append(violation)
+            raise PermissionError(f"kernelwright sandbox: {violation.message}")
+
+    def _judge(self, event: str, args: tuple[object, ...]) -> Violation | None:
+        if event == "open":
+            return self._judge_open(args)
+        if event in WRITE_PATH_EVENTS:
+            path = args[0] if args else None
+            if (
+                isinstance(path, str | bytes | os.PathLike)
+                and not self._write_allowed(path)
+                and self._from_candidate()
+            ):
+                return Violation(
+                    "sandbox-write", f"{event} on {os.fsdecode(path)}: writing outside the working directory"
+                )
+            return None
+        if event == "socket.__new__":
+            family = args[1] if len(args) > 1 else None
+            if isinstance(family, int) and family in _INET and self._from_candidate():
+                return Violation("sandbox-network", "opening a network socket")
+            return None
+        if event in NETWORK_EVENTS:
+            return (
+                Violation("sandbox-network", f"{event}: network access") if self._from_candidate() else None
+            )
+        if event in PROCESS_EVENTS:
+            if self._from_candidate(stop_at=self.trusted_spawners):
+                return Violation("sandbox-process", f"{event}: starting a process")
+            return None
+        if event in KILL_EVENTS:
+            return self._judge_kill(event, args)
+        if event in CTYPES_EVENTS:
+            return (
+                Violation("sandbox-ctypes", f"{event}: raw memory or library access")
+                if self._direct()
+                else None
+            )
+        if event == "object.__getattr__" and (
+            len(args) < 2
+            or args[1] not in ("tb_frame", "f_back", "gi_frame", "cr_frame", "ag_frame", "f_locals")
+        ):
+            return None
+        return (
+            Violation("introspection", f"{event}: reaching other code's objects or frames")
+            if self._direct()
+            else None
+        )
+
+    def _judge_open(self, args: tuple[object, ...]) -> Violation | None:
+        path, mode, flags = (list(args) + [None, None, None])[:3]
+        writes = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
+            isinstance(flags, int) and flags & _WRITE_FLAGS
+        )
+        if not writes or not isinstance(path, str | bytes | os.PathLike) or self._write_allowed(path):
+            return None
+        if self._from_candidate():
+            return Violation(
+                "sandbox-write", f"opening {os.fsdecode(path)} for writing, outside the working directory"
+            )
+        return None
+
+    def _judge_kill(self, event: str, args: tuple[object, ...]) -> Violation | None:
+        target = args[0] if args else None
+        own = {os.getpid(), os.getpgrp(), 0}
+        if event == "signal.pthread_kill" or target in own:
+            return None
+        if self._from_candidate():
+            return Violation("sandbox-kill", f"{event} on process {target}: signalling another process")
+        return None
+
+    def _write_allowed(self, path: str | bytes | os.PathLike[str]) -> bool:
+        text = os.path.realpath(os.fsdecode(path))
+        if text in (os.devnull,):
+            return True
+        return any(text == d or text.startswith(d.rstrip("/") + "/") for d in self.allowed_write_dirs)
+
+    def _from_candidate(self, stop_at: tuple[str, ...] = ()) -> bool:
+        """True when candidate code is on the stack (and no trusted spawner sits below it)."""
+        frame = _caller_frame()
+        while frame is not None:
+            filename = frame.f_code.co_filename
+            if filename == self.candidate_file:
+                return True
+            if stop_at and filename.startswith(stop_at):
+                return False
+            frame = frame.f_back
+        return False
+
+    def _direct(self) -> bool:
+        """True when the candidate itself (or inspect/gc wrappers it called) raised the event."""
+        frame = _caller_frame()
+        while frame is not None:
+            filename = frame.f_code.co_filename
+            if filename == self.candidate_file:
+                return True
+            if not (
+                filename.endswith(("inspect.py", "traceback.py", "ctypes/__init__.py"))
+                or filename.startswith("<")
+            ):
+                return False
+            frame = frame.f_back
+        return False
+
+
+def _caller_frame() -> FrameType | None:
+    """The innermost frame outside this module: whoever raised the audited event."""
+    frame: FrameType | None = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename == __file__:
+        frame = frame.f_back
+    return frame
+
+
+def default_write_dirs(workdir: str) -> list[str]:
+    """The working directory and the build caches that legitimately receive files."""
+    home = Path.home()
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or home / ".cache")
+    dirs = [
+        workdir,
+        os.environ.get("KERNELWRIGHT_CACHE_DIR") or str(cache / "kernelwright"),
+        os.environ.get("TORCH_EXTENSIONS_DIR") or str(cache / "torch_extensions"),
+        os.environ.get("CUPY_CACHE_DIR") or str(home / ".cupy"),
+        os.environ.get("TRITON_CACHE_DIR") or str(home / ".triton"),
+        "/dev/shm",
+    ]
+    return [os.path.realpath(d) for d in dirs]
+
+
+def trusted_spawners() -> tuple[str, ...]:
+    """Files allowed to start processes while candidate code is on the stack."""
+    import torch.utils.cpp_extension as cpp_extension
+
+    import kernelwright.sandbox as sandbox_pkg
+
+    return (cpp_extension.__file__, os.path.dirname(sandbox_pkg.__file__) + os.sep)
+
+
+def install(candidate_file: str, workdir: str) -> AuditGuard:
+    guard = AuditGuard(os.path.realpath(candidate_file), default_write_dirs(workdir), trusted_spawners())
+    sys.addaudithook(guard.hook)
+    return guard

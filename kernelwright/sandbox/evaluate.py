@@ -1,0 +1,238 @@
+"""The sandbox evaluator (interfaces.Evaluator): static guard and compile in this process (no
+candidate code runs here), then load/verify/time in an isolated child of the warm fork server, then
+the rules that only the parent applies (speedup limit, roofline, torch.compile baseline cache).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import time
+from functools import cache
+from typing import Any
+
+from kernelwright.contracts import Candidate, Status, Task, Verdict
+from kernelwright.errors import NoGPUError
+from kernelwright.sandbox.config import SandboxConfig, WorkerJob, WorkerLimits
+from kernelwright.sandbox.worker import WorkerClient
+
+DEFAULT_ARCH = "sm_90"
+
+
+@cache
+def gpu_available() -> bool:
+    """True when an NVIDIA GPU is visible and torch was built with CUDA. Reads NVML and torch's
+    build info only, so CUDA is never initialised in the calling (CLI) process."""
+    from kernelwright.profiler.nvml import list_gpus
+
+    if not list_gpus():
+        return False
+    try:
+        import torch
+    except ImportError:
+        return False
+    return torch.version.cuda is not None
+
+
+def _gpu_identity(index: int) -> tuple[str | None, str | None]:
+    """(name, arch like 'sm_90') of the worker's GPU, from NVML."""
+    from kernelwright.profiler.nvml import list_gpus
+
+    gpus = list_gpus()
+    if index >= len(gpus):
+        return None, None
+    gpu = gpus[index]
+    arch = f"sm_{gpu.compute_capability.replace('.', '')}" if gpu.compute_capability else None
+    return gpu.name, arch
+
+
+def _torch_version() -> str:
+    try:
+        return importlib.metadata.version("torch")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def suspicious_rule(
+    verdict: Verdict, config: SandboxConfig, io_bytes: int | None, gpu_name: str | None
+) -> tuple[str, str] | None:
+    """(rule, sentence) when a correct verdict's speed is not believable without re-verification."""
+    speedup = verdict.speedup_vs_eager
+    if speedup is not None and speedup > config.speedup_suspicious:
+        return "speedup-limit", (
+            f"{speedup:.1f}x faster than PyTorch eager exceeds the {config.speedup_suspicious:g}x "
+            "limit; re-verify before trusting it"
+        )
+    timing = verdict.candidate_timing
+    if timing is None or not io_bytes or not gpu_name or verdict.device != "cuda":
+        return None
+    from kernelwright.profiler.gpu_specs import lookup_spec
+
+    spec = lookup_spec(gpu_name)
+    if spec is None:
+        return None
+    floor_ms = io_bytes / (spec.dram_bandwidth_gbs * 1e9) * 1e3
+    if timing.median_ms < floor_ms:
+        return "beats-roofline", (
+            f"{timing.median_ms:.4f} ms is below the {floor_ms:.4f} ms needed to move "
+            f"{io_bytes} bytes at {spec.dram_bandwidth_gbs:g} GB/s on {spec.name}"
+        )
+    return None
+
+
+def verdict_from_reply(reply: dict[str, Any]) -> tuple[Verdict, dict[str, Any]]:
+    """The child's Verdict, or one describing its timeout or crash; plus the child's extra figures."""
+    outcome = reply.get("outcome")
+    payload = reply.get("payload") or {}
+    if outcome == "result" and "verdict" in payload:
+        verdict = Verdict.model_validate(payload["verdict"])
+    elif outcome == "timeout":
+        verdict = Verdict(
+            status=Status.timeout,
+            rule=f"{reply.get('phase', 'run')}-time-limit",
+            message=reply.get("message", "the candidate timed out"),
+        )
+    else:
+        verdict = Verdict(
+            status=Status.crashed,
+            rule="process-died",
+            message=reply.get("message", "the candidate's process died without a verdict"),
+        )
+    streams = []
+    for name in ("stdout", "stderr"):
+        text = (reply.get(name) or "").strip()
+        if text:
+            streams.append(f"--- candidate {name} ---\n{text}")
+    if streams:
+        verdict.log = "\n".join(filter(None, [verdict.log, *streams]))
+    for stage, seconds in (reply.get("elapsed_s") or {}).items():
+        verdict.elapsed_s.setdefault(f"worker_{stage}", seconds)
+    if reply.get("ready_s") is not None:
+        verdict.elapsed_s["worker_ready"] = reply["ready_s"]
+    return verdict, {k: v for k, v in payload.items() if k != "verdict"}
+
+
+class Sandbox:
+    """Evaluates candidates against their task in an isolated worker; one evaluation at a time."""
+
+    def __init__(self, config: SandboxConfig | None = None, *, store: Any | None = None):
+        self.config = config or SandboxConfig()
+        self.store = store
+        gpu = self.config.gpu_index if self.config.device == "cuda" else None
+        self._client = WorkerClient(gpu)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __call__(self, task: Task, candidate: Candidate) -> Verdict:
+        cfg = self.config
+        if cfg.device == "cuda" and not gpu_available():
+            raise NoGPUError("--device cuda needs an NVIDIA GPU and none is visible here; use --device cpu")
+        started = time.perf_counter()
+        gpu_name, gpu_arch = _gpu_identity(cfg.gpu_index) if cfg.device == "cuda" else (None, None)
+        static = self._static(task, candidate, cfg.arch or gpu_arch or DEFAULT_ARCH)
+        if static.status != Status.ok:
+            static.device = cfg.device
+            static.elapsed_s["static"] = time.perf_counter() - started
+            return static
+        cached_compiled = self._cached_baseline(task, gpu_name)
+        job = self._job(
+            task, candidate, static, measure_compiled=cfg.torch_compile_baseline and cached_compiled is None
+        )
+        reply = self._client.run(job, self._limits())
+        verdict, extra = verdict_from_reply(reply)
+        verdict.findings = static.findings + verdict.findings
+        verdict.resources, verdict.kernel_names = static.resources, static.kernel_names
+        verdict.elapsed_s["static"] = static.elapsed_s.get("static", 0.0)
+        self._apply_baseline(task, verdict, cached_compiled)
+        if verdict.status == Status.ok:
+            rule = suspicious_rule(verdict, cfg, extra.get("io_bytes"), extra.get("gpu_name") or gpu_name)
+            if rule is not None:
+                verdict.status, verdict.rule, verdict.message = Status.suspicious, rule[0], rule[1]
+        verdict.elapsed_s["total"] = time.perf_counter() - started
+        return verdict
+
+    # ------------------------------------------------------------ stages
+
+    def _static(self, task: Task, candidate: Candidate, arch: str) -> Verdict:
+        """C1's guard + compile on the CPU; with skip_guard (tests only) the guard's findings are
+        ignored so the dynamic checks face the candidate alone."""
+        from kernelwright.sandbox.static_check import static_verdict
+
+        started = time.perf_counter()
+        verdict = static_verdict(task, candidate, arch=arch, allow_torch=self.config.allow_torch)
+        verdict.elapsed_s["static"] = time.perf_counter() - started
+        if self.config.skip_guard and verdict.status == Status.rejected:
+            verdict = verdict.model_copy(
+                update={"status": Status.ok, "rule": None, "message": "", "findings": []}
+            )
+        return verdict
+
+    def _limits(self) -> WorkerLimits:
+        cfg = self.config
+        memory = int(cfg.memory_limit_gb * (1 << 30)) if cfg.memory_limit_gb else None
+        return WorkerLimits(
+            compile_timeout_s=cfg.compile_timeout_s,
+            run_timeout_s=cfg.run_timeout_s,
+            memory_limit_bytes=memory,
+            memory_limit_kind="data" if cfg.device == "cuda" else "as",
+            max_processes=cfg.max_processes,
+            output_limit_chars=cfg.output_limit_chars,
+        )
+
+    def _job(self, task: Task, candidate: Candidate, static: Verdict, *, measure_compiled: bool) -> WorkerJob:
+        cfg = self.config
+        min_fraction = cfg.launch_min_own_fraction if task.level <= 1 else cfg.launch_min_own_fraction_fused
+        return WorkerJob(
+            task_source=task.source,
+            task_filename=f"{task.name or 'reference'}.py",
+            candidate_source=candidate.source,
+            device=cfg.device,
+            trials=cfg.trials,
+            shape_trial=cfg.shape_trial,
+            shape_trial_max_numel=cfg.shape_trial_max_numel,
+            atol=task.atol,
+            rtol=task.rtol,
+            timing=cfg.timing,
+            warmup_calls=cfg.warmup_calls,
+            timing_min_calls=cfg.timing_min_calls,
+            timing_min_seconds=cfg.timing_min_seconds,
+            timing_max_seconds=cfg.timing_max_seconds,
+            timing_spot_checks=cfg.timing_spot_checks,
+            torch_compile_baseline=measure_compiled,
+            launch_check=cfg.device == "cuda" and not cfg.allow_torch,
+            launch_min_own_fraction=min_fraction,
+            own_kernel_names=list(static.kernel_names),
+            audit=cfg.audit,
+        )
+
+    def _cached_baseline(self, task: Task, gpu_name: str | None) -> Any | None:
+        if not (self.config.torch_compile_baseline and self.store is not None and gpu_name):
+            return None
+        cached = self.store.get_baseline(task.key, gpu_name, _torch_version())
+        return cached.compiled if cached is not None else None
+
+    def _apply_baseline(self, task: Task, verdict: Verdict, cached_compiled: Any | None) -> None:
+        """Uses the cached torch.compile timing, or stores a fresh one (the parent alone sees the DB)."""
+        if not self.config.torch_compile_baseline or verdict.candidate_timing is None:
+            return
+        if cached_compiled is not None:
+            verdict.compiled_timing = cached_compiled
+        elif self.store is not None and verdict.compiled_timing is not None and verdict.gpu_name:
+            self.store.add_task(task)
+            self.store.put_baseline(
+                task.key,
+                verdict.gpu_name,
+                _torch_version(),
+                eager=verdict.eager_timing,
+                compiled=verdict.compiled_timing,
+            )
+        if verdict.compiled_timing is not None and verdict.candidate_timing.median_ms > 0:
+            verdict.speedup_vs_compiled = (
+                verdict.compiled_timing.median_ms / verdict.candidate_timing.median_ms
+            )

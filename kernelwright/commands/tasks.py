@@ -26,10 +26,14 @@ def register(app: typer.Typer) -> None:
     app.add_typer(tasks_app, name="tasks")
 
 
-def format_arg(arg: ArgSpec) -> str:
-    """'float32[4096, 4096]' for a tensor, the value for anything else."""
+_SHORT_DTYPES = {"float32": "f32", "float16": "f16", "bfloat16": "bf16", "float64": "f64", "int64": "i64", "int32": "i32"}
+
+
+def format_arg(arg: ArgSpec, *, short: bool = False) -> str:
+    """'float32[4096,4096]' ('f32[4096,4096]' when short) for a tensor, the value for anything else."""
     if arg.kind == "tensor":
-        return f"{arg.dtype}[{','.join(str(d) for d in arg.shape or [])}]"
+        dtype = _SHORT_DTYPES.get(arg.dtype or "", arg.dtype) if short else arg.dtype
+        return f"{dtype}[{','.join(str(d) for d in arg.shape or [])}]"
     return arg.value or arg.kind
 
 
@@ -75,10 +79,10 @@ def _print_listing(tasks: list[Task], errors: list[str], root: str) -> None:
     console = Console(soft_wrap=False)
     table = Table(title=f"{len(tasks)} tasks in {root}", title_justify="left")
     for header, justify in (("level", "right"), ("id", "right"), ("name", "left"), ("inputs", "left")):
-        table.add_column(header, justify=justify, no_wrap=header != "inputs")  # type: ignore[arg-type]
+        table.add_column(header, justify=justify, no_wrap=header != "name", overflow="fold")  # type: ignore[arg-type]
     table.add_column("params", justify="right")
     for task in tasks:
-        inputs = ", ".join(format_arg(a) for a in task.inputs)
+        inputs = "\n".join(format_arg(a, short=True) for a in task.inputs)
         task_id = "" if task.task_id is None else str(task.task_id)
         table.add_row(
             str(task.level), task_id, escape(task.name), escape(inputs), format_count(task.param_count)

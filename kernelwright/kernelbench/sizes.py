@@ -62,11 +62,11 @@ def variant_numel(module: types.ModuleType, sizes: dict[str, int], *, run_forwar
 
 
 def scaled_sizes(module: types.ModuleType, max_numel: int) -> dict[str, int]:
-    """A deterministic smaller variant: repeatedly halve the largest scalable constant (>= 32, never
-    below 16) until inputs plus parameters hold at most `max_numel` elements. A halving that makes
+    """A deterministic smaller variant: repeatedly halve the largest scalable constant (one that was
+    >= 32 in the task; never below 16) until inputs plus parameters hold at most `max_numel` elements. A halving that makes
     the task invalid on meta (a shape mismatch) is undone and that constant left alone. Returns the
     full constant dict; it may stay above max_numel when nothing more can shrink."""
-    sizes = size_constants(module)
+    sizes = original = size_constants(module)
     # Some forwards cannot run on meta (data-dependent ops); then only building is checked.
     run_forward = variant_numel(module, sizes) is not None
     if not run_forward and variant_numel(module, sizes, run_forward=False) is None:
@@ -76,8 +76,12 @@ def scaled_sizes(module: types.ModuleType, max_numel: int) -> dict[str, int]:
         numel = variant_numel(module, sizes, run_forward=run_forward)
         if numel is not None and numel <= max_numel:
             return sizes
+        # Whether a constant is a size is judged on its original value; once it is, it may
+        # shrink down to the floor.
         scalable = [
-            (value, name) for name, value in sizes.items() if value >= MIN_SCALABLE and name not in frozen
+            (value, name)
+            for name, value in sizes.items()
+            if original[name] >= MIN_SCALABLE and value > SIZE_FLOOR and name not in frozen
         ]
         if not scalable:
             return sizes

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from kernelwright.contracts import Attempt, LLMCall, Metric, Task, TimingStats
@@ -54,6 +54,9 @@ def open_store(
     except StoreError:
         engine.dispose()
         raise
+    except OperationalError as err:
+        engine.dispose()
+        raise StoreError(f"cannot connect to the store '{shown}': {first_line(err)}.") from None
     except SQLAlchemyError as err:
         engine.dispose()
         raise StoreError(f"cannot open the store '{shown}': {first_line(err)}.") from None

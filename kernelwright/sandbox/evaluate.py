@@ -111,17 +111,45 @@ def verdict_from_reply(reply: dict[str, Any]) -> tuple[Verdict, dict[str, Any]]:
     return verdict, {k: v for k, v in payload.items() if k != "verdict"}
 
 
+def _compile_only(candidate: Candidate, arch: str, *, allow_torch: bool) -> Verdict:
+    """Compile without the guard (skip_guard): kernel names and resources for the launch check."""
+    from kernelwright.sandbox.candidate_source import CandidateSyntaxError, cuda_sources, detect_build
+    from kernelwright.sandbox.static_check import compile_cuda_source
+
+    try:
+        build, sources = detect_build(candidate.source), cuda_sources(candidate.source)
+    except CandidateSyntaxError as err:
+        return Verdict(status=Status.compile_error, message=str(err))
+    results = [compile_cuda_source(source, build, arch) for source in sources]
+    failed = next((r for r in results if not r.ok), None)
+    if failed is not None:
+        return Verdict(status=Status.compile_error, message="the CUDA source failed to compile", log=failed.log)
+    if not results and not allow_torch:
+        return Verdict(status=Status.compile_error, message="no CUDA source found")
+    return Verdict(
+        status=Status.ok,
+        resources=[k for r in results for k in r.resources],
+        kernel_names=[n for r in results for n in r.kernel_names],
+    )
+
+
 class Sandbox:
     """Evaluates candidates against their task in an isolated worker; one evaluation at a time."""
 
-    def __init__(self, config: SandboxConfig | None = None, *, store: Any | None = None):
+    def __init__(
+        self, config: SandboxConfig | None = None, *, store: Any | None = None, worker: WorkerClient | None = None
+    ):
+        """`store` caches the torch.compile baseline; `worker` shares a fork server between sandboxes
+        (it must be pinned to the same GPU), else one is started on first use."""
         self.config = config or SandboxConfig()
         self.store = store
         gpu = self.config.gpu_index if self.config.device == "cuda" else None
-        self._client = WorkerClient(gpu)
+        self._owns_worker = worker is None
+        self._client = worker or WorkerClient(gpu)
 
     def close(self) -> None:
-        self._client.close()
+        if self._owns_worker:
+            self._client.close()
 
     def __enter__(self) -> Sandbox:
         return self
@@ -166,11 +194,9 @@ class Sandbox:
 
         started = time.perf_counter()
         verdict = static_verdict(task, candidate, arch=arch, allow_torch=self.config.allow_torch)
-        verdict.elapsed_s["static"] = time.perf_counter() - started
         if self.config.skip_guard and verdict.status == Status.rejected:
-            verdict = verdict.model_copy(
-                update={"status": Status.ok, "rule": None, "message": "", "findings": []}
-            )
+            verdict = _compile_only(candidate, arch, allow_torch=self.config.allow_torch)
+        verdict.elapsed_s["static"] = time.perf_counter() - started
         return verdict
 
     def _limits(self) -> WorkerLimits:

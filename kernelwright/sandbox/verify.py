@@ -253,6 +253,11 @@ def run_trial(s: Session, index: int, seed: int) -> tuple[TrialResult, CheckFail
             return result, CheckFailed(Status.incorrect, rule, f"trial {index}: {cmp.reason}")
     fill_allocator_garbage(s.device, garbage_sizes, GARBAGE_SECOND)
     again = s.call_candidate(clone_inputs(pristine))
+    try:
+        check_no_aliasing(again, outs)
+    except CheckFailed:
+        raise CheckFailed(Status.rejected, "output-reused", "two calls returned the same memory: outputs are "
+                          "cached across calls instead of computed") from None
     for out, first in zip(again, outs, strict=True):
         atol, rtol = tolerance_for(first.dtype, s.job.atol, s.job.rtol)
         if not compare(out, first, atol, rtol).passed:

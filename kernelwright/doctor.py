@@ -1,0 +1,149 @@
+"""What this machine has for kernelwright, and what `optimize` would still need.
+
+Every probe comes from the stage that owns it (NVML and ncu from the profiler, NVRTC and nvcc from
+the sandbox, LLM settings from the agents, the store URL from the store) and none of them raises:
+the doctor reports what it finds. It never initialises CUDA, never opens the store and never shows
+an API key, only whether one is set.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, Field
+
+from kernelwright.contracts import GPUIdentity
+
+T = TypeVar("T")
+
+
+class NcuInfo(BaseModel):
+    path: str | None = None
+    counters_readable: bool | None = None
+    message: str = ""
+
+
+class DoctorReport(BaseModel):
+    """Everything the doctor found; `missing` holds one sentence per piece `optimize` needs."""
+
+    python: str
+    platform: str
+    torch: str | None = Field(None, description="torch version, None when torch cannot be imported.")
+    torch_cuda: str | None = Field(None, description="CUDA version torch was built with; None: CPU build.")
+    gpus: list[GPUIdentity] = Field(default_factory=list)
+    nvcc: str | None = None
+    nvrtc: str | None = None
+    ncu: NcuInfo = Field(default_factory=NcuInfo)
+    llm: dict[str, Any] = Field(
+        default_factory=dict, description="Per-role settings; keys only as set/unset."
+    )
+    db_url: str = Field("", description="Store URL with the password hidden.")
+    missing: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list, description="Optional pieces that are absent.")
+
+    @property
+    def ready(self) -> bool:
+        """Whether `optimize` could run here."""
+        return not self.missing
+
+
+def _probe(what: str, fn: Callable[[], T], default: T, problems: list[str]) -> T:
+    """Runs one probe; a probe that breaks is reported as such instead of stopping the doctor."""
+    try:
+        return fn()
+    except Exception as err:  # a broken probe is a finding, not a crash
+        problems.append(f"could not check {what}: {type(err).__name__}: {err}".splitlines()[0])
+        return default
+
+
+def _torch_versions() -> tuple[str | None, str | None]:
+    try:
+        import torch
+    except ImportError:
+        return None, None
+    return torch.__version__, torch.version.cuda
+
+
+def _ncu_info() -> NcuInfo:
+    from kernelwright.profiler.ncu import ncu_status
+
+    status = ncu_status()
+    return NcuInfo(path=status.path, counters_readable=status.counters_readable, message=status.message)
+
+
+def _llm(env: Mapping[str, str] | None) -> tuple[dict[str, Any], list[str]]:
+    from kernelwright.agents.config import LLMConfig
+
+    config = LLMConfig.from_env(env)
+    return config.describe(), config.missing()
+
+
+def diagnose(db: str | None = None, env: Mapping[str, str] | None = None) -> DoctorReport:
+    """Probes the machine and the settings. `db` is the --db option; `env` defaults to os.environ."""
+    from kernelwright.profiler.nvml import list_gpus
+    from kernelwright.sandbox.compile import nvcc_version, nvrtc_version
+    from kernelwright.store.engine import display_url
+
+    problems: list[str] = []
+    torch_version, torch_cuda = _probe("torch", _torch_versions, (None, None), problems)
+    llm, llm_missing = _probe("the LLM settings", lambda: _llm(env), ({}, ["settings unreadable"]), problems)
+    report = DoctorReport(
+        python=sys.version.split()[0],
+        platform=f"{platform.system()} {platform.machine()}",
+        torch=torch_version,
+        torch_cuda=torch_cuda,
+        gpus=_probe("NVML", list_gpus, [], problems),
+        nvcc=_probe("nvcc", nvcc_version, None, problems),
+        nvrtc=_probe("NVRTC", nvrtc_version, None, problems),
+        ncu=_probe("ncu", _ncu_info, NcuInfo(message="unknown"), problems),
+        llm=llm,
+        db_url=display_url(_db_url(db, env)),
+    )
+    report.missing = missing_pieces(report, llm_missing) + problems
+    report.notes = optional_notes(report)
+    return report
+
+
+def _db_url(db: str | None, env: Mapping[str, str] | None) -> str:
+    import os
+
+    from kernelwright.store.engine import DEFAULT_URL, ENV_VAR
+
+    env = os.environ if env is None else env
+    return db or env.get(ENV_VAR) or DEFAULT_URL
+
+
+def missing_pieces(report: DoctorReport, llm_missing: list[str]) -> list[str]:
+    """One sentence per thing `optimize` cannot run without."""
+    missing = []
+    if not report.gpus:
+        missing.append(
+            "No NVIDIA GPU is visible: NVML found no device (no driver, or no GPU on this machine)."
+        )
+    elif report.torch is not None and report.torch_cuda is None:
+        missing.append(f"torch {report.torch} is a CPU-only build: install a CUDA build of torch.")
+    if report.torch is None:
+        missing.append("torch cannot be imported: install torch (pip install torch).")
+    if report.nvrtc is None:
+        missing.append(
+            "NVRTC cannot be loaded: install kernelwright[cuda13] (or [cuda12] for a CUDA 12 driver)."
+        )
+    if llm_missing:
+        missing.append(
+            f"The LLM endpoint is not fully configured (missing: {', '.join(llm_missing)}): set "
+            "OPENAI_BASE_URL, OPENAI_API_KEY and KERNELWRIGHT_MODEL."
+        )
+    return missing
+
+
+def optional_notes(report: DoctorReport) -> list[str]:
+    """Absent pieces that only degrade a run (no counters in the profile, no compat build path)."""
+    notes = []
+    if report.ncu.path is None or report.ncu.counters_readable is False:
+        notes.append(f"{report.ncu.message} Profiles will hold static and NVML figures only.")
+    if report.nvcc is None:
+        notes.append("nvcc not found: compat (load_inline) candidates cannot be built; native ones can.")
+    return notes

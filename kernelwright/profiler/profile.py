@@ -140,8 +140,9 @@ def build_profile(
     limiter = occ.limiter if occ is not None else None
     limiter_line = None
     if occ is not None:
+        binding = limiter if occ.occupancy_pct < 100 else f"none binding at full occupancy (cap: {limiter})"
         limiter_line = (
-            f"{limiter} ({dominant_name}: {occ.registers_per_thread} regs/thread, {occ.shared_per_block} B smem, "
+            f"{binding} ({dominant_name}: {occ.registers_per_thread} regs/thread, {occ.shared_per_block} B smem, "
             f"block {occ.threads_per_block} -> {occ.blocks_per_sm} blocks/SM, {occ.occupancy_pct:.0f}%)"
         )
     dominant = kernels.get(dominant_name, {}) if dominant_name else {}

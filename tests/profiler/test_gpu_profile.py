@@ -1,0 +1,48 @@
+"""On an NVIDIA GPU: profile three real kernels (memory-bound elementwise, reduction, GEMM) end to end.
+Skipped elsewhere; scripts/gpu-check runs these and 40-profiler.sh captures the fixtures."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from kernelwright.contracts import Candidate, Status
+from kernelwright.kernelbench.loader import load_task
+from kernelwright.profiler.ncu import ncu_status
+from kernelwright.profiler.profile import Profiler
+from kernelwright.sandbox.config import SandboxConfig
+from kernelwright.sandbox.evaluate import Sandbox
+
+CASES = Path(__file__).parent / "gpu_cases"
+pytestmark = pytest.mark.gpu
+
+
+def _profile(name: str):
+    task = load_task(CASES / f"{name}_task.py")
+    candidate = Candidate(source=(CASES / f"{name}_candidate.py").read_text())
+    with Sandbox(SandboxConfig(torch_compile_baseline=False)) as sandbox:
+        verdict = sandbox(task, candidate)
+    assert verdict.status in (Status.ok, Status.suspicious), verdict.message
+    return verdict, Profiler()(task, candidate, verdict)
+
+
+@pytest.mark.parametrize("name", ["relu", "sum", "gemm"])
+def test_real_profile_of_three_kernels(name: str) -> None:
+    verdict, profile = _profile(name)
+    assert profile.gpu is not None and profile.gpu.uuid
+    assert profile.roofline is not None
+    assert len(profile.digest.splitlines()) <= 40
+    if ncu_status().usable:
+        ncu_kernels = {m.kernel for m in profile.metrics if m.source == "ncu"}
+        assert ncu_kernels == set(verdict.kernel_names), "ncu must profile exactly the candidate's kernels"
+    else:
+        assert any("ncu" in u or "Nsight" in u for u in profile.unavailable)
+    assert any(m.source == "nvml" and m.name == "energy_per_call_mj" for m in profile.metrics)
+
+
+def test_real_elementwise_kernel_is_memory_bound() -> None:
+    _, profile = _profile("relu")
+    assert profile.roofline is not None and profile.roofline.bound == "memory"
+    assert profile.roofline.pct_peak_bandwidth > 40
+    assert "memory-bound" in profile.digest

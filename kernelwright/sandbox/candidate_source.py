@@ -10,16 +10,48 @@ taken as a last resort.
 from __future__ import annotations
 
 import ast
+from pathlib import Path
 from typing import Literal
 
 from kernelwright.errors import KernelwrightError
 from kernelwright.sandbox.load_inline_extract import extract_device_code
 
-__all__ = ["CandidateSyntaxError", "cuda_sources", "detect_build", "extract_device_code", "parse_candidate"]
+__all__ = [
+    "CandidateFileError",
+    "CandidateSyntaxError",
+    "read_candidate_file",
+    "cuda_sources",
+    "detect_build",
+    "extract_device_code",
+    "parse_candidate",
+]
 
 
 class CandidateSyntaxError(KernelwrightError):
     """The candidate is not valid Python."""
+
+
+class CandidateFileError(KernelwrightError):
+    """The candidate file cannot be read as Python source."""
+
+
+def read_candidate_file(path: str | Path) -> str:
+    """The text of a candidate file, checked to parse; every problem is one sentence."""
+    path = Path(path)
+    if not path.exists():
+        raise CandidateFileError(f"{path}: no such file.")
+    if not path.is_file():
+        raise CandidateFileError(f"{path}: not a file.")
+    if path.suffix != ".py":
+        raise CandidateFileError(f"{path}: a candidate is a Python file (.py).")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise CandidateFileError(f"{path}: not UTF-8 text, so not a Python source file.") from None
+    except OSError as err:
+        raise CandidateFileError(f"{path}: cannot be read ({err.strerror}).") from None
+    parse_candidate(text, filename=str(path))
+    return text
 
 
 def parse_candidate(py_src: str, filename: str = "candidate.py") -> ast.Module:

@@ -160,6 +160,11 @@ def _compile_nvcc(source: str, arch: str, options: Sequence[str], config: Compil
 
 def _success(backend: Literal["nvrtc", "nvcc"], arch: str, cubin: bytes, log: str) -> CompileResult:
     raw = parse_ptxas_resources(log, arch)
+    constants = cubin_constant_bytes(cubin)
+    raw = [
+        r if r.constant_bytes else r.model_copy(update={"constant_bytes": constants.get(r.name, 0)})
+        for r in raw
+    ]
     symbols = kernel_symbols([r.name for r in raw])
     display = {sym: name for name, sym in symbols.items()}
     resources = [r.model_copy(update={"name": display.get(r.name, r.name)}) for r in raw]
@@ -175,6 +180,26 @@ def _success(backend: Literal["nvrtc", "nvcc"], arch: str, cubin: bytes, log: st
         resources=resources,
         log=ptxas,
     )
+
+
+def cubin_constant_bytes(cubin: bytes) -> dict[str, int]:
+    """Constant memory per kernel symbol, read from the cubin's sections.
+
+    ptxas in CUDA 13 no longer prints `cmem[N]` with -v, so this sums the kernel's own bank
+    (`.nv.constant0.<symbol>`: parameters and driver data) and the module-wide banks
+    (`.nv.constantN`: `__constant__` variables and compiler constants)."""
+    import io
+
+    from elftools.common.exceptions import ELFError
+    from elftools.elf.elffile import ELFFile
+
+    try:
+        sections = [(s.name, s["sh_size"]) for s in ELFFile(io.BytesIO(cubin)).iter_sections()]
+    except (ELFError, ValueError, OSError):
+        return {}
+    shared = sum(size for name, size in sections if re.fullmatch(r"\.nv\.constant\d+", name))
+    prefix = ".nv.constant0."
+    return {name[len(prefix) :]: size + shared for name, size in sections if name.startswith(prefix)}
 
 
 def kernel_symbols(entries: Sequence[str]) -> dict[str, str]:

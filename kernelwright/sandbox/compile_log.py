@@ -24,19 +24,23 @@ MAX_LOG_CHARS = 4000
 
 
 def parse_ptxas_resources(log: str, arch: str) -> list[KernelResources]:
-    """One KernelResources per `Compiling entry function` block of a ptxas `-v` log, in log order."""
-    found: list[KernelResources] = []
-    fields: dict[str, int] | None = None
-    name = ""
+    """One KernelResources per `Compiling entry function` block of a ptxas `-v` log, in log order.
+
+    Constant memory is the kernel's own banks plus the module-wide banks ptxas reports on its
+    `bytes gmem` line; ptxas for sm_90 prints neither (compile.py then reads the cubin)."""
+    blocks: list[tuple[str, dict[str, int]]] = []
+    module_cmem = 0
     for line in log.splitlines():
         entry = _ENTRY.search(line)
         if entry:
-            if fields is not None:
-                found.append(KernelResources(name=name, arch=arch, **fields))
-            name, fields = entry.group(1), {"registers_per_thread": 0}
+            blocks.append((entry.group(1), {"registers_per_thread": 0}))
             continue
-        if fields is None:
+        if "bytes gmem" in line:
+            module_cmem += sum(int(c) for c in _CMEM.findall(line))
             continue
+        if not blocks:
+            continue
+        fields = blocks[-1][1]
         frame = _FRAME.search(line)
         if frame:
             fields["local_bytes"] = int(frame.group(1))
@@ -50,9 +54,10 @@ def parse_ptxas_resources(log: str, arch: str) -> list[KernelResources]:
             cmem = [int(c) for c in _CMEM.findall(line)]
             if cmem:
                 fields["constant_bytes"] = sum(cmem)
-    if fields is not None:
-        found.append(KernelResources(name=name, arch=arch, **fields))
-    return found
+    for _, fields in blocks:
+        if "constant_bytes" in fields:
+            fields["constant_bytes"] += module_cmem
+    return [KernelResources(name=name, arch=arch, **fields) for name, fields in blocks]
 
 
 def trim_error_log(log: str, source: str, *, max_diagnostics: int = MAX_DIAGNOSTICS) -> str:

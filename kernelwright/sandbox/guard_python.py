@@ -149,7 +149,7 @@ def _import_findings(node: ast.AST, reference_names: set[str]) -> Iterator[Guard
         for rule, names in table:
             if root in names:
                 yield finding(rule, node, f"import {module}")
-        if module.split(".")[-1] in reference_names or root in reference_names:
+        if any(part in reference_names for part in module.split(".")):
             yield finding("reference-model", node, f"task module '{module}'")
 
 
@@ -235,6 +235,8 @@ def _structure_findings(node: ast.AST, aliases: dict[str, str]) -> Iterator[Guar
     elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
         if isinstance(node, ast.AsyncFunctionDef):
             yield finding("concurrency", node, f"async def {node.name}")
+        if node.name in SUBCLASS_HOOKS:
+            yield finding("tensor-subclass", node, f"def {node.name}")
         for deco in node.decorator_list:
             full = dotted(deco.func if isinstance(deco, ast.Call) else deco, aliases) or ""
             if full.split(".")[-1] in ("cache", "lru_cache", "cached_property") and full.startswith(

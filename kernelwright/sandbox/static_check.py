@@ -61,12 +61,16 @@ def static_verdict(
         message = "No CUDA source found (put it in a module-level string constant passed to CudaModule)."
         return Verdict(status=status, message=message, elapsed_s={"guard": guard_s})
     compile_start = time.perf_counter()
-    results = [_compile_one(source, build, arch, config) for source in sources]
+    results = [compile_cuda_source(source, build, arch, config) for source in sources]
     elapsed = {"guard": guard_s, "compile": time.perf_counter() - compile_start}
     return _verdict_from(results, arch, elapsed)
 
 
-def _compile_one(source: str, build: str, arch: str, config: StaticCheckConfig) -> CompileResult:
+def compile_cuda_source(
+    source: str, build: str, arch: str, config: StaticCheckConfig | None = None
+) -> CompileResult:
+    """One CUDA string of a candidate: NVRTC for native, extracted device code for compat."""
+    config = config or StaticCheckConfig()
     if build == "native":
         return compile_cuda(source, arch)
     extraction = extract(source)

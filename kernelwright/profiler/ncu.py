@@ -189,11 +189,12 @@ def run_ncu(
     *,
     python: str,
     workdir: str,
+    env: dict[str, str] | None = None,
 ) -> NcuRun:
     """Profiles the candidate's own kernels in a child process group; never raises."""
-    import signal
-    import subprocess
     import time
+
+    from kernelwright.profiler.child import run_in_group
 
     status = ncu_status()
     if status.path is None or status.counters_readable is False:
@@ -210,27 +211,13 @@ def run_ncu(
         "--candidate",
         candidate_path,
     ]
-    target += [
-        "--mode",
-        "ncu",
-        "--out",
-        out_json,
-        "--warmup",
-        str(config.warmup_calls),
-        "--calls",
-        str(config.calls),
-    ]
+    target += ["--mode", "ncu", "--out", out_json]
+    target += ["--warmup", str(config.warmup_calls), "--calls", str(config.calls)]
     cmd = ncu_command(status.path, kernel_names, config, target)
     start = time.perf_counter()
-    proc = subprocess.Popen(
-        cmd, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    try:
-        raw, _ = proc.communicate(timeout=config.timeout_s)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.communicate()
+    child = run_in_group(cmd, cwd=workdir, env=env, timeout_s=config.timeout_s, merge=True)
+    if child.returncode is None:
         return NcuRun(ok=False, message=f"ncu: did not finish within {config.timeout_s:.0f} s.", command=cmd)
-    run = interpret_ncu_output(raw.decode(errors="replace"), proc.returncode, config.calls)
+    run = interpret_ncu_output(child.stdout, child.returncode, config.calls)
     run.wall_s, run.command = time.perf_counter() - start, cmd
     return run

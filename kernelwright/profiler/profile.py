@@ -4,7 +4,7 @@ into a Profile whose digest is what the Judge reads. Never raises for a missing 
 from __future__ import annotations
 
 import json
-import subprocess
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from kernelwright.contracts import Candidate, GPUIdentity, Metric, Profile, Task, Verdict
+from kernelwright.profiler.child import run_in_group
 from kernelwright.profiler.digest import DigestInputs, render_digest
 from kernelwright.profiler.findings import rank_findings
 from kernelwright.profiler.gpu_specs import GPUSpec, lookup_spec
@@ -60,6 +61,7 @@ class ProfileParts(BaseModel):
     ncu: NcuRun | None = None
     power: PowerReading | None = None
     output_bytes: float | None = None
+    power_samples: list[dict] = Field(default_factory=list, description="Raw NVML samples, for fixtures.")
     unavailable: list[str] = Field(default_factory=list)
 
 
@@ -217,7 +219,9 @@ class Profiler:
                 if not parts.ncu.ok:
                     parts.unavailable.append(parts.ncu.message)
             if cfg.run_power:
-                parts.power, parts.output_bytes = self._power(task_path, cand_path, tmp, parts.unavailable)
+                parts.power, parts.output_bytes, parts.power_samples = self._power(
+                    task_path, cand_path, tmp, parts.unavailable
+                )
         return parts
 
     def _power(self, task_path: Path, cand_path: Path, tmp: str, unavailable: list[str]) -> tuple:
@@ -234,22 +238,29 @@ class Profiler:
         ]
         cmd += ["--mode", "power", "--out", str(out), "--min-seconds", str(cfg.power_min_seconds)]
         cmd += ["--device-index", str(cfg.device_index)]
-        try:
-            proc = subprocess.run(
-                cmd, cwd=tmp, capture_output=True, timeout=cfg.power_timeout_s, start_new_session=True
-            )
-        except subprocess.TimeoutExpired:
+        child = run_in_group(cmd, cwd=tmp, env=child_env(cfg.device_index), timeout_s=cfg.power_timeout_s)
+        if child.returncode is None:
             unavailable.append(f"NVML: the sampled loop did not finish within {cfg.power_timeout_s:.0f} s.")
-            return None, None
-        if proc.returncode != 0 or not out.exists():
-            last = (proc.stderr.decode(errors="replace").strip().splitlines() or ["no output"])[-1]
+            return None, None, []
+        if child.returncode != 0 or not out.exists():
+            last = (child.stderr.strip().splitlines() or ["no output"])[-1]
             unavailable.append(f"NVML: the sampled loop failed: {last[:200]}")
-            return None, None
+            return None, None, []
         data = json.loads(out.read_text())
         reading = PowerReading.model_validate(data["reading"]) if data.get("reading") else None
         if reading is None:
             unavailable.append("NVML: not usable in the profiled process (no power readings).")
-        return reading, float(data.get("output_bytes") or 0) or None
+        return reading, float(data.get("output_bytes") or 0) or None, list(data.get("samples") or [])
+
+
+def child_env(device_index: int) -> dict[str, str]:
+    """Environment of a profiled child: candidate code runs there, so no secrets (the sandbox's
+    scrub list), and only the profiled GPU visible, numbered as NVML numbers it."""
+    from kernelwright.sandbox.worker import scrub_environment
+
+    env = scrub_environment(os.environ)
+    env.update(CUDA_DEVICE_ORDER="PCI_BUS_ID", CUDA_VISIBLE_DEVICES=str(device_index))
+    return env
 
 
 def _estimated_spec(gpu: GPUIdentity, index: int) -> GPUSpec | None:

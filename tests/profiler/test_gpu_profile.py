@@ -3,6 +3,7 @@ Skipped elsewhere; scripts/gpu-check runs these and 40-profiler.sh captures the 
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 import pytest
@@ -18,10 +19,15 @@ CASES = Path(__file__).parent / "gpu_cases"
 pytestmark = pytest.mark.gpu
 
 
+# A light protocol: these tests check the profiler, not the sandbox's statistics.
+QUICK = SandboxConfig(trials=2, shape_trial=False, timing_min_calls=20, timing_min_seconds=0.3)
+
+
+@cache
 def _profile(name: str):
     task = load_task(CASES / f"{name}_task.py")
     candidate = Candidate(source=(CASES / f"{name}_candidate.py").read_text())
-    with Sandbox(SandboxConfig(torch_compile_baseline=False)) as sandbox:
+    with Sandbox(QUICK) as sandbox:
         verdict = sandbox(task, candidate)
     assert verdict.status in (Status.ok, Status.suspicious), verdict.message
     return verdict, Profiler()(task, candidate, verdict)

@@ -66,6 +66,7 @@ class LoopEvent:
     candidate_index: int | None = None
     text: str = ""
     attempt: Attempt | None = None
+    spent_usd: float = 0.0
 
 
 EventHook = Callable[[LoopEvent], None]
@@ -104,6 +105,7 @@ async def optimize_task(
         gpu_lock or asyncio.Semaphore(1),
         on_event or (lambda e: None),
         Coder(MeteredClient(coder, budget)),
+        budget,
     )
     state = LoopState.load(store, run_id, task.key, config.candidates)
     judge_agent = Judge(MeteredClient(judge, budget))
@@ -181,8 +183,13 @@ class _Run:
     evaluate: Evaluator
     profile: ProfilerFn | None
     gpu_lock: asyncio.Semaphore
-    emit: EventHook
+    hook: EventHook
     coder: Coder
+    budget: Budget
+
+    def emit(self, event: LoopEvent) -> None:
+        event.spent_usd = self.budget.spent_usd
+        self.hook(event)
 
     async def slot(self, state: LoopState, rnd: int, k: int, plan: RoundPlan) -> None:
         """One candidate: write it (once more with a reminder if malformed), evaluate, store."""

@@ -8,6 +8,8 @@ import math
 import re
 from typing import Any
 
+from pydantic import BaseModel
+
 from kernelwright.contracts import Attempt, LLMCall, Metric, Profile, Status, Task, Verdict
 from kernelwright.store.models import AttemptModel, LLMCallModel, TaskModel
 
@@ -32,6 +34,13 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [json_safe(v) for v in value]
     return value
+
+
+def model_json(record: BaseModel) -> dict[str, Any]:
+    """A record as a JSON-compatible dict with NUL characters replaced; the walk over every string
+    happens only when the (fast, native) JSON dump shows there is one."""
+    data = record.model_dump(mode="json")
+    return json_safe(data) if "\\u0000" in record.model_dump_json() else data
 
 
 def redact_config(value: Any) -> Any:
@@ -72,7 +81,7 @@ def stub_task_values(key: str) -> dict[str, Any]:
 
 
 def task_values(task: Task) -> dict[str, Any]:
-    data = json_safe(task.model_dump(mode="json"))
+    data = model_json(task)
     columns = {k: data.pop(k) for k in _TASK_COLUMNS}
     data.pop("key", None)
     return {"key": task.key, **columns, "spec": data}
@@ -121,8 +130,8 @@ def attempt_values(attempt: Attempt, task_id: int) -> dict[str, Any]:
         "code": clean_text(attempt.code),
         "status": verdict.status.value,
         "message": clean_text(verdict.message),
-        "verdict": json_safe(verdict.model_dump(mode="json")),
-        "profile": json_safe(attempt.profile.model_dump(mode="json")) if attempt.profile else None,
+        "verdict": model_json(verdict),
+        "profile": model_json(attempt.profile) if attempt.profile else None,
         "speedup_vs_eager": _finite(verdict.speedup_vs_eager),
         "speedup_vs_compiled": _finite(verdict.speedup_vs_compiled),
         "candidate_median_ms": measured_median_ms(verdict),

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Executable, bindparam, delete, insert, select, update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -38,6 +38,11 @@ from kernelwright.store.serialize import (
 )
 
 _BEST_UPDATED = ("attempt_id", "candidate_median_ms", "speedup_vs_eager", "speedup_vs_compiled", "updated_at")
+# Statements built once: constructing SQLAlchemy statements per write costs more than the write.
+_ATTEMPTS = AttemptModel.__table__
+_INSERT_ATTEMPT = _ATTEMPTS.insert().returning(_ATTEMPTS.c.id)
+_INSERT_ATTEMPTS = _ATTEMPTS.insert().returning(_ATTEMPTS.c.id, sort_by_parameter_order=True)
+_TASK_ID = select(TaskModel.id).where(TaskModel.key == bindparam("key"))
 
 
 def open_store(
@@ -66,6 +71,8 @@ def open_store(
 class SqlStore(StoreQueries):
     """Runs, tasks, attempts, LLM calls, metrics, best per (task, GPU) and baselines in one database.
     Each write method is one transaction: it is either entirely stored or not at all."""
+
+    _best_upsert_stmt: Executable | None = None
 
     # ------------------------------------------------------------ runs and tasks
 
@@ -184,9 +191,9 @@ class SqlStore(StoreQueries):
     # ------------------------------------------------------------ internals
 
     def _task_id(self, s: Session, key: str) -> int:
-        found = s.scalar(select(TaskModel.id).where(TaskModel.key == key))
+        found = s.connection().execute(_TASK_ID, {"key": key}).scalar()
         if found is not None:
-            return found
+            return int(found)
         dialect_insert = self._upsert_insert()
         if dialect_insert is None:
             return int(s.scalar(insert(TaskModel).values(stub_task_values(key)).returning(TaskModel.id)))
@@ -197,11 +204,11 @@ class SqlStore(StoreQueries):
     def _insert_attempts(self, s: Session, attempts: Sequence[Attempt]) -> list[int]:
         task_ids = {key: self._task_id(s, key) for key in dict.fromkeys(a.task_key for a in attempts)}
         rows = [attempt_values(a, task_ids[a.task_key]) for a in attempts]
+        conn = s.connection()
         if len(rows) == 1:
-            ids = [int(s.scalar(insert(AttemptModel).values(rows[0]).returning(AttemptModel.id)))]
+            ids = [int(conn.execute(_INSERT_ATTEMPT, rows[0]).scalar_one())]
         else:
-            stmt = insert(AttemptModel).returning(AttemptModel.id, sort_by_parameter_order=True)
-            ids = [int(i) for i in s.scalars(stmt, rows)]
+            ids = [int(i) for i in conn.execute(_INSERT_ATTEMPTS, rows).scalars()]
         fastest: dict[tuple[int, str], dict[str, Any]] = {}
         for attempt_id, attempt, row in zip(ids, attempts, rows, strict=True):
             if not qualifies_for_best(attempt.verdict):
@@ -218,23 +225,34 @@ class SqlStore(StoreQueries):
                     "speedup_vs_compiled": row["speedup_vs_compiled"],
                     "updated_at": _now(),
                 }
-        for offer in fastest.values():
-            self._offer_best(s, offer)
+        if fastest:
+            self._offer_best(s, list(fastest.values()))
         return ids
 
-    def _offer_best(self, s: Session, offer: dict[str, Any]) -> None:
-        """Makes `offer` the best of its (task, GPU) unless the holder is as fast or faster."""
-        dialect_insert = self._upsert_insert()
-        if dialect_insert is not None:
-            stmt = dialect_insert(BestModel).values(offer)
-            s.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["task_id", "gpu_name"],
-                    set_={c: stmt.excluded[c] for c in _BEST_UPDATED},
-                    where=BestModel.candidate_median_ms > stmt.excluded.candidate_median_ms,
-                )
-            )
+    def _offer_best(self, s: Session, offers: list[dict[str, Any]]) -> None:
+        """Makes each offer the best of its (task, GPU) unless the holder is as fast or faster."""
+        upsert = self._best_upsert()
+        if upsert is not None:
+            s.connection().execute(upsert, offers)
             return
+        for offer in offers:
+            self._offer_best_portably(s, offer)
+
+    def _best_upsert(self) -> Executable | None:
+        """INSERT .. ON CONFLICT DO UPDATE .. WHERE faster: atomic even between concurrent writers."""
+        if self._best_upsert_stmt is None:
+            dialect_insert = self._upsert_insert()
+            if dialect_insert is None:
+                return None
+            stmt = dialect_insert(BestModel.__table__)
+            self._best_upsert_stmt = stmt.on_conflict_do_update(
+                index_elements=["task_id", "gpu_name"],
+                set_={c: stmt.excluded[c] for c in _BEST_UPDATED},
+                where=BestModel.__table__.c.candidate_median_ms > stmt.excluded.candidate_median_ms,
+            )
+        return self._best_upsert_stmt
+
+    def _offer_best_portably(self, s: Session, offer: dict[str, Any]) -> None:
         key = (BestModel.task_id == offer["task_id"], BestModel.gpu_name == offer["gpu_name"])
         held = s.scalar(select(BestModel.candidate_median_ms).where(*key).with_for_update())
         if held is None:

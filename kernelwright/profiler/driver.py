@@ -30,10 +30,10 @@ def load_module(path: str, name: str) -> ModuleType:
     return module
 
 
-def _to_cuda(value: Any) -> Any:
+def _to_device(value: Any, device: str) -> Any:
     import torch
 
-    return value.cuda() if isinstance(value, torch.Tensor) else value
+    return value.to(device) if isinstance(value, torch.Tensor) else value
 
 
 def _output_bytes(out: Any) -> int:
@@ -55,21 +55,27 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--calls", type=int, default=3)
     parser.add_argument("--min-seconds", type=float, default=1.0)
-    parser.add_argument("--device-index", type=int, default=0)
+    parser.add_argument("--device-index", type=int, default=0, help="NVML index of the sampled GPU.")
+    parser.add_argument(
+        "--device", choices=("cuda", "cpu"), default="cuda", help="cpu: power mode only, for tests."
+    )
     args = parser.parse_args(argv)
+    if args.mode == "ncu" and args.device != "cuda":
+        parser.error("--mode ncu needs --device cuda")
 
     import torch
 
     torch.manual_seed(0)
     task = load_module(args.task, "kw_task")
     candidate = load_module(args.candidate, "kw_candidate")
-    model = candidate.ModelNew(*[_to_cuda(a) for a in task.get_init_inputs()]).cuda()
-    inputs = [_to_cuda(x) for x in task.get_inputs()]
+    model = candidate.ModelNew(*[_to_device(a, args.device) for a in task.get_init_inputs()]).to(args.device)
+    inputs = [_to_device(x, args.device) for x in task.get_inputs()]
+    sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
     with torch.no_grad():
         out = None
         for _ in range(args.warmup):
             out = model(*inputs)
-        torch.cuda.synchronize()
+        sync()
         result: dict[str, Any] = {"output_bytes": _output_bytes(out)}
         if args.mode == "ncu":
             torch.cuda.profiler.start()
@@ -79,14 +85,12 @@ def main(argv: list[str] | None = None) -> int:
             torch.cuda.profiler.stop()
             result["calls"] = args.calls
         else:
-            result.update(_power_loop(model, inputs, args.min_seconds, args.device_index))
+            result.update(_power_loop(model, inputs, args.min_seconds, args.device_index, sync))
     Path(args.out).write_text(json.dumps(result))
     return 0
 
 
-def _power_loop(model: Any, inputs: list[Any], min_seconds: float, index: int) -> dict[str, Any]:
-    import torch
-
+def _power_loop(model: Any, inputs: list[Any], min_seconds: float, index: int, sync: Any) -> dict[str, Any]:
     from kernelwright.profiler.power import NvmlSampler
 
     sampler = NvmlSampler(index)
@@ -97,9 +101,11 @@ def _power_loop(model: Any, inputs: list[Any], min_seconds: float, index: int) -
         for _ in range(10):
             model(*inputs)
             sampler.during()
-        torch.cuda.synchronize()
+        sync()
     reading, samples = sampler.after()
     return {
+        "calls": sampler.calls,
+        "seconds": time.perf_counter() - start,
         "reading": reading.model_dump(mode="json") if reading else None,
         "samples": [s.model_dump(mode="json") for s in samples],
     }

@@ -163,6 +163,10 @@ class NvmlSampler:
     def during(self) -> None:
         self._calls += 1
 
+    @property
+    def calls(self) -> int:
+        return self._calls
+
     def _sample(self) -> NvmlSample:
         nvml, h = self._nvml, self._handle
         assert nvml is not None

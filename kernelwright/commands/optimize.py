@@ -49,6 +49,10 @@ def optimize(
     out: Annotated[
         str, typer.Option(help="Folder for the best kernel (<out>/<task>/best.py).")
     ] = "kernelwright-out",
+    profile: Annotated[
+        bool,
+        typer.Option("--profile/--no-profile", help="Profile correct candidates (ncu, NVML) for the Judge."),
+    ] = True,
 ) -> None:
     """Turn a PyTorch reference into the fastest correct CUDA kernel the agents can find."""
     from kernelwright.agents.config import LLMConfig
@@ -69,7 +73,7 @@ def optimize(
         gpu_facts=gpu_facts(gpu, arch, compile_only=compile_only),
     )  # fmt: skip
     settings = OptimizeSettings(llm=llm, loop=loop, arch=arch, out_dir=out, resume_run_id=resume)
-    _run(the_task, settings, db)
+    _run(the_task, settings, db, with_profiler=profile)
 
 
 def _gpu_or_fail() -> Any:
@@ -85,7 +89,7 @@ def _gpu_or_fail() -> Any:
     return gpus[0]
 
 
-def _run(task: Any, settings: Any, db: str | None) -> None:
+def _run(task: Any, settings: Any, db: str | None, *, with_profiler: bool = True) -> None:
     from functools import partial
 
     from kernelwright.agents.progress_view import ProgressView
@@ -104,7 +108,7 @@ def _run(task: Any, settings: Any, db: str | None) -> None:
         from kernelwright.sandbox.evaluate import Sandbox
 
         evaluate = Sandbox(store=store)
-        profile = Profiler()
+        profile = Profiler() if with_profiler else None
         closers.insert(0, evaluate)
     view = ProgressView(task.key, settings.loop.rounds, settings.loop.candidates)
     try:

@@ -68,13 +68,15 @@ def _memory_findings(f: dict[str, float]) -> list[Finding]:
     if (dram := f.get("dram_throughput_pct")) is not None:
         if dram >= 60:
             reading = "DRAM runs near its peak: only moving fewer bytes helps (fuse, reuse, narrower types)"
-        else:
+            score = 0.3 + dram / 100
+        else:  # worth knowing, but it explains less than whatever does limit the kernel
             reading = "DRAM is far from its peak: memory bandwidth is not the limit"
-        out.append(Finding(0.3 + dram / 100, "dram_throughput", dram, "% of peak", reading))
+            score = 0.2 + dram / 200
+        out.append(Finding(score, "dram_throughput", dram, "% of peak", reading))
     conflicts = f.get("shared_load_bank_conflicts", 0.0) + f.get("shared_store_bank_conflicts", 0.0)
     if conflicts > 0:
         reading = "shared-memory bank conflicts serialise accesses: pad tiles ([32][33]) or swizzle indices"
-        out.append(Finding(0.75, "shared bank conflicts", conflicts, "per call", reading))
+        out.append(Finding(0.6, "shared bank conflicts", conflicts, "per call", reading))
     if (fma := f.get("fp32_fma_pipe_pct")) is not None and fma >= 60:
         reading = "the FP32 pipe is busy: arithmetic-bound; fewer instructions, intrinsics, or tensor cores"
         out.append(Finding(fma / 100, "fp32_fma_pipe", fma, "% of peak", reading))

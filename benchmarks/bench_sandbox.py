@@ -1,0 +1,170 @@
+"""Sandbox benchmark, compile half: NVRTC vs nvcc on the same sources, cached hits, and NVRTC on
+device code extracted from load_inline files. Prints figures measured in this one run; asserts
+nothing. The worker half lives in benchmarks/bench_worker.py and runs after this when present.
+
+    .venv/bin/python benchmarks/bench_sandbox.py [--repeats 3] [--full-build] [--no-worker]
+
+--full-build also times nvcc on a whole load_inline source with torch's headers (minutes on a
+2-core machine); without it the issue's measured 168 s is quoted for comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+HONEST = REPO / "tests" / "sandbox" / "honest"
+
+# The issue's reference: one ~30-line reduction kernel.
+REDUCTION = r"""
+#define THREADS 256
+extern "C" __global__ void row_sum(const float* __restrict__ x, float* __restrict__ out, int cols) {
+    __shared__ float partial[THREADS / 32];
+    const float* row = x + (long long)blockIdx.x * cols;
+    float acc = 0.f;
+    for (int c = threadIdx.x; c < cols; c += THREADS) {
+        acc += row[c];
+    }
+    for (int off = 16; off > 0; off >>= 1) {
+        acc += __shfl_xor_sync(0xffffffff, acc, off);
+    }
+    int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+    if (lane == 0) {
+        partial[warp] = acc;
+    }
+    __syncthreads();
+    if (warp == 0) {
+        acc = lane < THREADS / 32 ? partial[lane] : 0.f;
+        for (int off = 16; off > 0; off >>= 1) {
+            acc += __shfl_xor_sync(0xffffffff, acc, off);
+        }
+        if (lane == 0) {
+            out[blockIdx.x] = acc;
+        }
+    }
+}
+"""
+ISSUE_FULL_BUILD_S = 168.0
+
+
+def median_s(fn: Callable[[], object], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def native_sources() -> dict[str, str]:
+    from kernelwright.sandbox.candidate_source import cuda_sources
+
+    sources = {"reduction (issue's 30 lines)": REDUCTION}
+    for path in sorted(HONEST.glob("*.native.py")):
+        sources[path.name] = cuda_sources(path.read_text())[0]
+    return sources
+
+
+def bench_compile(repeats: int = 3, full_build: bool = False) -> dict[str, float]:
+    """Prints the compile figures and returns them (seconds) keyed by name."""
+    from kernelwright.sandbox.candidate_source import cuda_sources
+    from kernelwright.sandbox.compile import (
+        CompileConfig,
+        compile_cuda,
+        nvcc_path,
+        nvcc_version,
+        nvrtc_version,
+    )
+    from kernelwright.sandbox.load_inline_extract import extract
+
+    figures: dict[str, float] = {}
+    os.environ["KERNELWRIGHT_CACHE_DIR"] = tempfile.mkdtemp(prefix="kw-bench-cache-")
+    fresh = CompileConfig(use_cache=False)
+    nvcc_cfg = CompileConfig(use_cache=False, backend="nvcc")
+    print(
+        f"NVRTC {nvrtc_version()}, nvcc {nvcc_version()}, {os.cpu_count()} CPU(s); median of {repeats} runs, sm_90"
+    )
+    print(f"{'source':34} {'NVRTC s':>9} {'nvcc s':>9} {'nvcc/NVRTC':>11}")
+    for name, source in native_sources().items():
+        nvrtc_s = median_s(lambda s=source: compile_cuda(s, "sm_90", config=fresh), repeats)
+        figures[f"nvrtc:{name}"] = nvrtc_s
+        if nvcc_path():
+            nvcc_s = median_s(lambda s=source: compile_cuda(s, "sm_90", config=nvcc_cfg), repeats)
+            figures[f"nvcc:{name}"] = nvcc_s
+            print(f"{name:34} {nvrtc_s:9.3f} {nvcc_s:9.3f} {nvcc_s / nvrtc_s:10.1f}x")
+        else:
+            print(f"{name:34} {nvrtc_s:9.3f} {'-':>9} {'(no nvcc)':>11}")
+
+    compile_cuda(REDUCTION, "sm_90")  # fill the cache
+    hits = []
+    for _ in range(50):
+        start = time.perf_counter()
+        result = compile_cuda(REDUCTION, "sm_90")
+        hits.append(time.perf_counter() - start)
+        assert result.cached
+    figures["cached_hit"] = statistics.median(hits)
+    print(f"cached hit (disk cache, median of 50): {figures['cached_hit'] * 1e3:.2f} ms (target <= 10 ms)")
+
+    print(f"{'load_inline file':34} {'extract ms':>10} {'NVRTC s':>9} {'vs full build':>14}")
+    for path in sorted(HONEST.glob("*.compat.py")):
+        source = cuda_sources(path.read_text())[0]
+        extract_s = median_s(lambda s=source: extract(s), repeats)
+        code = extract(source).code
+        nvrtc_s = median_s(lambda c=code: compile_cuda(c, "sm_90", config=fresh), repeats)
+        figures[f"extracted:{path.name}"] = extract_s + nvrtc_s
+        full_s = _full_build_s(source) if full_build else ISSUE_FULL_BUILD_S
+        label = "measured" if full_build else "issue's 168 s"
+        print(
+            f"{path.name:34} {extract_s * 1e3:10.2f} {nvrtc_s:9.3f} {full_s / (extract_s + nvrtc_s):8.0f}x ({label})"
+        )
+    return figures
+
+
+def _full_build_s(source: str) -> float:
+    from kernelwright.sandbox.compile import CompileConfig, compile_cuda
+    from kernelwright.sandbox.static_check import (
+        StaticCheckConfig,
+        _full_build_config,
+        torch_extension_options,
+    )
+
+    config: CompileConfig = _full_build_config(StaticCheckConfig())
+    config.use_cache = False
+    start = time.perf_counter()
+    result = compile_cuda(source, "sm_90", torch_extension_options(), config=config)
+    elapsed = time.perf_counter() - start
+    print(f"  full nvcc build with torch headers: {elapsed:.1f} s ({'ok' if result.ok else 'failed'})")
+    return elapsed
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--full-build", action="store_true", help="also time the full torch-extension nvcc build"
+    )
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(REPO))
+    bench_compile(args.repeats, args.full_build)
+    worker_bench = Path(__file__).with_name("bench_worker.py")
+    if worker_bench.exists():
+        spec = importlib.util.spec_from_file_location("bench_worker", worker_bench)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        print()
+        module.main([])
+
+
+if __name__ == "__main__":
+    main()

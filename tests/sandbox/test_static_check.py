@@ -1,0 +1,110 @@
+"""static_verdict: guard + compile on the CPU (what --compile-only uses), on the honest corpus and
+on broken candidates; and, on a GPU, the honest corpus verified ok by the full sandbox."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from kernelwright.contracts import Candidate, Status, Task, Verdict
+from kernelwright.kernelbench.suite import find_task
+from kernelwright.sandbox import compile_cache
+from kernelwright.sandbox.candidate_source import detect_build
+from kernelwright.sandbox.static_check import static_verdict
+
+HONEST = Path(__file__).parent / "honest"
+HONEST_FILES = sorted(HONEST.glob("*.py"))
+
+
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(compile_cache.CACHE_ENV, str(tmp_path / "cache"))
+
+
+def honest_case(path: Path) -> tuple[Task, Candidate]:
+    """Files are named <task>.<build>.py after the bundled task they solve."""
+    task_name, build, _ = path.name.split(".")
+    source = path.read_text()
+    assert detect_build(source) == build
+    return find_task(f"level1/{task_name}"), Candidate(source=source, build=build)
+
+
+def test_the_corpus_has_three_native_and_two_compat_candidates() -> None:
+    builds = [p.name.split(".")[1] for p in HONEST_FILES]
+    assert builds.count("native") >= 3 and builds.count("compat") >= 2
+
+
+@pytest.mark.parametrize("path", HONEST_FILES, ids=lambda p: p.name)
+def test_honest_candidates_pass_the_static_check(path: Path) -> None:
+    task, candidate = honest_case(path)
+    verdict = static_verdict(task, candidate, arch="sm_90")
+    assert verdict.status == Status.ok, verdict.message + verdict.log
+    assert verdict.findings == []
+    assert verdict.kernel_names and len(verdict.resources) == len(verdict.kernel_names)
+    assert all(r.registers_per_thread > 0 and r.arch == "sm_90" for r in verdict.resources)
+    assert verdict.elapsed_s["guard"] >= 0 and verdict.elapsed_s["compile"] > 0
+    assert verdict.device == "cpu"
+
+
+def test_guard_findings_reject_before_compiling() -> None:
+    task, candidate = honest_case(HONEST / "19_ReLU.native.py")
+    hostile = candidate.source.replace("        x = x.contiguous()", "        x = torch.relu(x).contiguous()")
+    verdict = static_verdict(task, Candidate(source=hostile))
+    assert verdict.status == Status.rejected and verdict.rule == "torch-op-in-forward"
+    assert "line" in verdict.message and verdict.findings[0].line is not None
+    assert "compile" not in verdict.elapsed_s
+    assert static_verdict(task, Candidate(source=hostile), allow_torch=True).status == Status.ok
+
+
+def test_compile_errors_come_back_with_the_trimmed_log() -> None:
+    task, candidate = honest_case(HONEST / "12_GELU.native.py")
+    broken = candidate.source.replace("erff(v * 0.70710678118654752f)", "erff(v * SQRT_HALF)")
+    verdict = static_verdict(task, Candidate(source=broken))
+    assert verdict.status == Status.compile_error
+    assert 'identifier "SQRT_HALF" is undefined' in verdict.message
+    assert "SQRT_HALF" in verdict.log and "candidate.cu(" in verdict.log
+    assert verdict.resources == []
+
+
+def test_compat_compile_errors_point_at_the_kernel_line() -> None:
+    task, candidate = honest_case(HONEST / "13_SiLU.compat.py")
+    broken = candidate.source.replace("y[i] = v / (1.0f + expf(-v));", "y[i] = v / (1.0f + expf(-v)) + w;")
+    verdict = static_verdict(task, Candidate(source=broken, build="compat"))
+    assert verdict.status == Status.compile_error and 'identifier "w" is undefined' in verdict.log
+    assert "with nvrtc" in verdict.message  # the kernel's own error: no minutes-long full build
+
+
+def test_pure_pytorch_candidate_with_allow_torch_has_nothing_to_compile() -> None:
+    task = find_task("level1/19_ReLU")
+    source = "import torch\n\nclass ModelNew(torch.nn.Module):\n    def forward(self, x):\n        return torch.relu(x)\n"
+    assert static_verdict(task, Candidate(source=source)).rule == "no-custom-kernel"
+    verdict = static_verdict(task, Candidate(source=source), allow_torch=True)
+    assert verdict.status == Status.ok and verdict.kernel_names == []
+
+
+@pytest.fixture(scope="module")
+def gpu_sandbox() -> Iterator[object]:
+    from kernelwright.sandbox.evaluate import Sandbox, SandboxConfig
+
+    # Fewer timed calls than the default keep the GPU suite short; correctness trials stay >= 3.
+    config = SandboxConfig(device="cuda", trials=3, timing_min_calls=20, timing_min_seconds=0.2)
+    with Sandbox(config) as sandbox:
+        yield sandbox
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("path", HONEST_FILES, ids=lambda p: p.name)
+def test_honest_candidates_verify_ok_on_a_gpu(
+    path: Path, gpu_sandbox: Callable[[Task, Candidate], Verdict]
+) -> None:
+    task, candidate = honest_case(path)
+    verdict = gpu_sandbox(task, candidate)
+    assert verdict.status in (Status.ok, Status.suspicious), (
+        f"{verdict.status}: {verdict.message}\n{verdict.log}"
+    )
+    assert verdict.findings == [] and verdict.trials and all(t.passed for t in verdict.trials)
+    assert verdict.candidate_timing is not None and verdict.speedup_vs_eager is not None
+    assert set(verdict.kernel_names) == {r.name for r in verdict.resources}
+    print(f"{path.name}: {verdict.status} speedup_vs_eager={verdict.speedup_vs_eager:.2f}")

@@ -77,3 +77,19 @@ def test_concurrent_writers_keep_every_attempt_and_best_exact(store: SqlStore, s
     assert interleaved > 2, "the writers did not overlap, so this test proved nothing"
     key = lambda b: (b.task_key, b.gpu_name, b.attempt_id, b.candidate_median_ms)  # noqa: E731
     assert [key(b) for b in store.best_all()] == [key(b) for b in store.best_recomputed()]
+
+
+def test_threads_share_one_store(store: SqlStore) -> None:
+    """The loop calls the sandbox (which caches baselines) from worker threads: one SqlStore, many threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    run_id = store.create_run({}, coder_model="c", judge_model="j", gpu_name="NVIDIA H100 80GB HBM3")
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        ids = list(
+            pool.map(
+                lambda i: store.add_attempt(make_attempt(run_id, median_ms=1 + i % 7, round_=i)), range(120)
+            )
+        )
+    assert len(set(ids)) == 120 and len(store.attempts(run_id)) == 120
+    [best] = store.best_all()
+    assert best.candidate_median_ms == 1.0 and best.attempt_id in {ids[i] for i in range(0, 120, 7)}

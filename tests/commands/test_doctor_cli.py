@@ -1,0 +1,110 @@
+"""`kernelwright doctor` through the real entry point: what it reports on this machine (no GPU here),
+the exit code, one line per missing piece, and that it never shows an API key or a DB password."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kernelwright.doctor import DoctorReport, NcuInfo, missing_pieces
+from kernelwright.profiler.nvml import list_gpus
+
+SECRET_KEY = "sk-test-0123456789-SECRET"
+LLM_ENV = {
+    "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+    "OPENAI_API_KEY": SECRET_KEY,
+    "KERNELWRIGHT_MODEL": "test-model",
+}
+LLM_VARS = (
+    "OPENAI_BASE_URL",
+    "OPENAI_API_KEY",
+    "KERNELWRIGHT_MODEL",
+    *(
+        f"KERNELWRIGHT_{role}_{what}"
+        for role in ("CODER", "JUDGE")
+        for what in ("MODEL", "BASE_URL", "API_KEY")
+    ),
+    "KERNELWRIGHT_DB",
+)
+
+
+def doctor(*args: str, env: dict[str, str] | None = None, cwd: Path) -> subprocess.CompletedProcess[str]:
+    script = Path(sys.executable).parent / "kernelwright"
+    command = (
+        [str(script)]
+        if script.exists()
+        else [sys.executable, "-c", "from kernelwright.cli import main; main()"]
+    )
+    clean = {k: v for k, v in os.environ.items() if k not in LLM_VARS}
+    full_env = clean | {"COLUMNS": "200"} | (env or {})
+    return subprocess.run(
+        [*command, "doctor", *args], capture_output=True, text=True, timeout=120, env=full_env, cwd=cwd
+    )
+
+
+@pytest.mark.skipif(bool(list_gpus()), reason="checks the no-GPU report; this machine has a GPU")
+def test_no_gpu_and_no_endpoint_exits_1_with_one_line_each(tmp_path: Path) -> None:
+    result = doctor(cwd=tmp_path)
+    assert result.returncode == 1, result.stdout + result.stderr
+    out = result.stdout
+    assert f"{sys.version.split()[0]}" in out and "torch" in out
+    missing = out[out.index("optimize cannot run here:") :].splitlines()[1:]
+    assert (
+        missing[0]
+        == "- No NVIDIA GPU is visible: NVML found no device (no driver, or no GPU on this machine)."
+    )
+    assert missing[1].startswith("- The LLM endpoint is not fully configured (missing: coder base URL")
+    assert "Traceback" not in out + result.stderr
+    assert not (tmp_path / "store.db").exists(), "the doctor must not create the store"
+
+
+@pytest.mark.skipif(bool(list_gpus()), reason="checks the no-GPU report; this machine has a GPU")
+def test_configured_endpoint_leaves_only_the_gpu_missing_and_hides_secrets(tmp_path: Path) -> None:
+    db = "postgresql+psycopg://kw:hunter2@db.example:5432/kernels"
+    result = doctor("--json", "--db", db, env=LLM_ENV, cwd=tmp_path)
+    assert result.returncode == 1
+    assert SECRET_KEY not in result.stdout + result.stderr and "hunter2" not in result.stdout
+    report = json.loads(result.stdout)
+    assert report["ready"] is False and report["gpus"] == []
+    assert report["missing"] == [
+        "No NVIDIA GPU is visible: NVML found no device (no driver, or no GPU on this machine)."
+    ]
+    assert (report["llm"]["coder"]["model"], report["llm"]["judge"]["api_key"]) == ("test-model", "set")
+    assert report["llm"]["judge"]["base_url"] == "http://127.0.0.1:9/v1"
+    assert report["db_url"] == "postgresql+psycopg://kw:***@db.example:5432/kernels"
+    assert report["nvrtc"] is not None, "NVRTC (the wheel) loads on this CPU machine"
+    table = doctor(env=LLM_ENV | {"KERNELWRIGHT_DB": db}, cwd=tmp_path)
+    assert SECRET_KEY not in table.stdout and "hunter2" not in table.stdout
+    assert "API key set" in table.stdout and "kw:***@db.example" in table.stdout
+
+
+@pytest.mark.gpu
+def test_gpu_machine_with_endpoint_is_ready(tmp_path: Path) -> None:
+    result = doctor("--json", env=LLM_ENV, cwd=tmp_path)
+    report = json.loads(result.stdout)
+    assert report["gpus"] and report["gpus"][0]["compute_capability"]
+    # A GPU, a CUDA torch, NVRTC and a configured endpoint are all optimize needs.
+    assert report["ready"] is True, report["missing"]
+    assert result.returncode == 0
+
+
+def report_with(**fields: object) -> DoctorReport:
+    base: dict[str, object] = {"python": "3.11", "platform": "Linux", "torch": "2.5", "torch_cuda": "12.4"}
+    base["gpus"] = [{"name": "NVIDIA H100", "compute_capability": "9.0"}]
+    base["nvrtc"] = "12.4"
+    base["ncu"] = NcuInfo(path="/usr/local/cuda/bin/ncu", counters_readable=True, message="ok")
+    return DoctorReport.model_validate(base | fields)
+
+
+def test_missing_pieces_name_each_absent_requirement() -> None:
+    assert missing_pieces(report_with(), []) == []
+    cpu_torch = missing_pieces(report_with(torch_cuda=None), [])
+    assert cpu_torch == ["torch 2.5 is a CPU-only build: install a CUDA build of torch."]
+    no_nvrtc = missing_pieces(report_with(nvrtc=None), ["judge model"])
+    assert len(no_nvrtc) == 2 and no_nvrtc[0].startswith("NVRTC cannot be loaded")
+    assert "missing: judge model" in no_nvrtc[1]

@@ -41,7 +41,8 @@ def verify(
         str | None, typer.Option(help="cuda or cpu; default cuda when a GPU is visible, else cpu.")
     ] = None,
     allow_torch: Annotated[
-        bool, typer.Option("--allow-torch", help="Allow PyTorch ops in forward (every other check still applies).")
+        bool,
+        typer.Option("--allow-torch", help="Allow PyTorch ops in forward (every other check still applies)."),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
     trials: Annotated[int, typer.Option(min=1, help="Correctness trials (fresh seeds each).")] = 5,
@@ -82,7 +83,9 @@ def _device(requested: str | None, has_gpu: bool) -> str:
     if requested not in ("cuda", "cpu"):
         raise KernelwrightError(f"--device must be cuda or cpu, not '{requested}'")
     if requested == "cuda" and not has_gpu:
-        raise NoGPUError("--device cuda needs an NVIDIA GPU and none is visible on this machine; use --device cpu")
+        raise NoGPUError(
+            "--device cuda needs an NVIDIA GPU and none is visible on this machine; use --device cpu"
+        )
     return requested
 
 
@@ -104,10 +107,15 @@ def _read_candidate(path: Path) -> Candidate:
 
 def _timing_cell(verdict: Verdict) -> str:
     parts = []
-    for label, stats in (("candidate", verdict.candidate_timing), ("eager", verdict.eager_timing),
-                         ("torch.compile", verdict.compiled_timing)):
+    for label, stats in (
+        ("candidate", verdict.candidate_timing),
+        ("eager", verdict.eager_timing),
+        ("torch.compile", verdict.compiled_timing),
+    ):
         if stats is not None:
-            parts.append(f"{label} {stats.median_ms:.4f} ms (IQR {stats.iqr_ms:.4f}, CV {stats.cv:.2f}, n={stats.trials})")
+            parts.append(
+                f"{label} {stats.median_ms:.4f} ms (IQR {stats.iqr_ms:.4f}, CV {stats.cv:.2f}, n={stats.trials})"
+            )
     return "\n".join(parts)
 
 

@@ -123,7 +123,9 @@ def _compile_only(candidate: Candidate, arch: str, *, allow_torch: bool) -> Verd
     results = [compile_cuda_source(source, build, arch) for source in sources]
     failed = next((r for r in results if not r.ok), None)
     if failed is not None:
-        return Verdict(status=Status.compile_error, message="the CUDA source failed to compile", log=failed.log)
+        return Verdict(
+            status=Status.compile_error, message="the CUDA source failed to compile", log=failed.log
+        )
     if not results and not allow_torch:
         return Verdict(status=Status.compile_error, message="no CUDA source found")
     return Verdict(
@@ -137,7 +139,11 @@ class Sandbox:
     """Evaluates candidates against their task in an isolated worker; one evaluation at a time."""
 
     def __init__(
-        self, config: SandboxConfig | None = None, *, store: Any | None = None, worker: WorkerClient | None = None
+        self,
+        config: SandboxConfig | None = None,
+        *,
+        store: Any | None = None,
+        worker: WorkerClient | None = None,
     ):
         """`store` caches the torch.compile baseline; `worker` shares a fork server between sandboxes
         (it must be pinned to the same GPU), else one is started on first use."""

@@ -187,7 +187,7 @@ class Session:
         return [v.to(self.device) if isinstance(v, torch.Tensor) else v for v in values]
 
 
-def load(job: WorkerJob, workdir: str) -> Session:
+def load(job: WorkerJob, workdir: str, phase: Callable[[str], None] = lambda _: None) -> Session:
     """Imports the reference, snapshots torch, installs the audit hooks, imports the candidate,
     builds both models from the same seed and calls the candidate once (the native path compiles)."""
     device = torch.device(job.device)
@@ -218,6 +218,7 @@ def load(job: WorkerJob, workdir: str) -> Session:
         raise CandidateRaised("importing the candidate", err, cand_path) from None
     session.after_candidate_code()
     session.cand_model = session.construct_candidate(cand_module, init_args, seed)
+    phase("first-call")
     warm = session.call_candidate(session.make_inputs(fresh_seed()))
     session.output_bytes = [o.numel() * o.element_size() for o in warm]
     return session
@@ -256,8 +257,11 @@ def run_trial(s: Session, index: int, seed: int) -> tuple[TrialResult, CheckFail
     try:
         check_no_aliasing(again, outs)
     except CheckFailed:
-        raise CheckFailed(Status.rejected, "output-reused", "two calls returned the same memory: outputs are "
-                          "cached across calls instead of computed") from None
+        raise CheckFailed(
+            Status.rejected,
+            "output-reused",
+            "two calls returned the same memory: outputs are cached across calls instead of computed",
+        ) from None
     for out, first in zip(again, outs, strict=True):
         atol, rtol = tolerance_for(first.dtype, s.job.atol, s.job.rtol)
         if not compare(out, first, atol, rtol).passed:
@@ -317,7 +321,7 @@ def classify_exception(err: BaseException) -> tuple[Status, str]:
     return Status.runtime_error, "exception"
 
 
-def evaluate_job(job: WorkerJob, workdir: str, on_loaded: Callable[[], None]) -> dict[str, Any]:
+def evaluate_job(job: WorkerJob, workdir: str, phase: Callable[[str], None]) -> dict[str, Any]:
     """The child's whole evaluation: a Verdict plus what the parent needs for the roofline rule."""
     trials: list[TrialResult] = []
     elapsed: dict[str, float] = {}
@@ -326,9 +330,9 @@ def evaluate_job(job: WorkerJob, workdir: str, on_loaded: Callable[[], None]) ->
     session: Session | None = None
     started = time.perf_counter()
     try:
-        session = load(job, workdir)
+        session = load(job, workdir, phase)
         elapsed["load"] = time.perf_counter() - started
-        on_loaded()
+        phase("run")
         verdict = verify_and_time(session, trials, elapsed, extra)
     except CheckFailed as failed:
         verdict = Verdict(status=failed.status, rule=failed.rule, message=failed.message)

@@ -145,6 +145,10 @@ class WorkerClient:
             raise KernelwrightError("the sandbox worker started but did not report ready")
         self.server_ready_s = time.monotonic() - started
 
+    @property
+    def server_pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
+
     def close(self) -> None:
         """Stops the server (and whatever it still runs)."""
         with self._lock:

@@ -75,7 +75,5 @@ def run(job: dict[str, Any], nonce: str, workdir: str, result_fd: int) -> None:
     send({"phase": "alive"})
     from kernelwright.sandbox import verify
 
-    result = verify.evaluate_job(
-        WorkerJob.model_validate(job), workdir, on_loaded=lambda: send({"phase": "run"})
-    )
+    result = verify.evaluate_job(WorkerJob.model_validate(job), workdir, lambda name: send({"phase": name}))
     send({"result": result})

@@ -153,6 +153,7 @@ class _Supervision:
         self.ready_s: float | None = None
         self.phase_started = time.monotonic()
         self.elapsed: dict[str, float] = {}
+        self.detail = ""
 
     def feed(self, data: bytes, nonce: str) -> None:
         self.buffer += data
@@ -174,6 +175,8 @@ class _Supervision:
             self.elapsed["load"] = now - self.phase_started
             self.phase, self.phase_started = "run", now
             self.deadline = now + self.limits.run_timeout_s
+        elif message.get("phase") == "first-call":
+            self.detail = " during its first forward call (which includes compiling)"
         elif "result" in message:
             self.payload = message["result"]
 
@@ -222,7 +225,7 @@ def supervise(sup: _Supervision, nonce: str) -> dict[str, Any]:
             return {
                 "outcome": "timeout",
                 "message": f"the candidate exceeded the {limit:g} s {what} time "
-                "limit; its process group was killed",
+                f"limit{sup.detail if sup.phase == 'load' else ''}; its process group was killed",
             }
         if now >= next_count:
             next_count = now + 0.05

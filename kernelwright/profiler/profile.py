@@ -207,17 +207,27 @@ class Profiler:
                 parts.unavailable.append(
                     f"peaks: {gpu.name} is not in the spec table and NVML gives no memory clock."
                 )
+        if not verdict.correct:
+            parts.unavailable.append(
+                f"ncu/NVML: not run, the candidate is {verdict.status.value} (only correct candidates are profiled)."
+            )
+            return parts
         names = verdict.kernel_names or parts.static.kernel_names
         with tempfile.TemporaryDirectory(prefix="kw-profile-") as tmp:
             task_path, cand_path = Path(tmp, "task.py"), Path(tmp, "candidate.py")
             task_path.write_text(task.source)
             cand_path.write_text(candidate.source)
             if cfg.run_ncu:
+                env = child_env(cfg.device_index)
                 parts.ncu = run_ncu(
-                    str(task_path), str(cand_path), names, cfg.ncu, python=cfg.python, workdir=tmp
+                    str(task_path), str(cand_path), names, cfg.ncu, python=cfg.python, workdir=tmp, env=env
                 )
                 if not parts.ncu.ok:
                     parts.unavailable.append(parts.ncu.message)
+            else:
+                parts.unavailable.append(
+                    "ncu: switched off for this run (ProfilerConfig.run_ncu / --no-ncu)."
+                )
             if cfg.run_power:
                 parts.power, parts.output_bytes, parts.power_samples = self._power(
                     task_path, cand_path, tmp, parts.unavailable

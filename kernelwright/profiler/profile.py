@@ -78,16 +78,21 @@ def _roofline_and_basis(task: Task, verdict: Verdict, parts: ProfileParts, kerne
     if timing is None or parts.spec is None:
         return None, ""
     dram = ncu_dram_bytes(kernels)
-    flops = ncu_fp32_flops(kernels) or task.flops
+    counted = ncu_fp32_flops(kernels)
+    # SASS FP32 counts miss tensor-core work, so a task's own estimate wins when it is larger.
+    flops = max(counted or 0.0, task.flops or 0.0) or None
     if dram is not None:
         bytes_moved, basis, estimated = dram, "bytes: ncu DRAM counters", False
     else:
         bytes_moved = task_input_bytes(task) + (parts.output_bytes or 0.0)
         basis = "bytes: inputs" + (" + output" if parts.output_bytes else "") + " sizes (estimate)"
         estimated = True
-    basis += "; FLOPs: " + (
-        "ncu SASS counts" if ncu_fp32_flops(kernels) else "task estimate" if task.flops else "none"
-    )
+    if flops is None:
+        basis += "; FLOPs: none"
+    else:
+        basis += "; FLOPs: " + (
+            "ncu SASS FP32 counts" if counted and counted >= (task.flops or 0) else "task estimate"
+        )
     line = roofline(
         runtime_ms=timing.median_ms,
         bytes_moved=bytes_moved,

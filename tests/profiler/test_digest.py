@@ -141,3 +141,16 @@ def test_failed_ncu_run_keeps_static_figures(relu_parts: tuple) -> None:
     profile = build_profile(task, verdict, failed)
     assert "relu_kernel: " in profile.digest and "- ncu: timed out." in profile.digest
     assert not any(m.source == "ncu" for m in profile.metrics)
+
+
+def test_gemm_with_the_tasks_flop_estimate_is_compute_bound() -> None:
+    task = load_task(CASES / "gemm_task.py")
+    parts = ProfileParts(
+        gpu=H100, spec=lookup_spec(H100.name), static=analyse_candidate(_candidate("gemm"), "sm_90")
+    )
+    verdict = Verdict(status=Status.ok, candidate_timing=_timing(0.5), kernel_names=["gemm_tiled_kernel"])
+    profile = build_profile(task, verdict, parts)
+    assert profile.roofline is not None and profile.roofline.bound == "compute"
+    assert profile.roofline.pct_peak_compute == pytest.approx(100 * 2 * 2048**3 / 0.5e-3 / 67e12, rel=1e-3)
+    assert "compute-bound" in profile.digest and "FLOPs: task estimate" in profile.digest
+    assert "bytes: inputs sizes (estimate)" in profile.digest

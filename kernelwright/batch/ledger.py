@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
 BATCH = "batch"
 BATCH_TASK = "batch-task"
-DONE = "done"
+# Loop statuses that end a task for good under its configuration; 'failed' (endpoint errors),
+# 'interrupted' and a killed 'running' run go on when the batch is resumed.
+FINISHED = frozenset({"done", "solved", "stalled", "compiled", "budget"})
 
 
 class BatchLedger:
@@ -63,7 +65,7 @@ class BatchLedger:
                 if (
                     c.get("task_key") == task_key
                     and c.get("config_hash") == config_hash
-                    and run.status == DONE
+                    and run.status in FINISHED
                 ):
                     return run.id
         return None
@@ -76,7 +78,7 @@ class BatchLedger:
                 if (
                     c.get("batch_run_id") == batch_run_id
                     and c.get("task_key") == task.key
-                    and run.status != DONE
+                    and run.status not in FINISHED
                 ):
                     return run.id
         self.store.add_task(task)
@@ -94,12 +96,9 @@ class BatchLedger:
 
     def finish_task_run(self, run_id: int, status: str) -> None:
         self.store.finish_run(run_id, status)
-        if status == DONE:
-            with self._lock:
-                self._runs = [r for r in self._runs if r.id != run_id]
-                fresh = self.store.run(run_id)
-                if fresh is not None:
-                    self._runs.append(fresh)
+        fresh = self.store.run(run_id)
+        with self._lock:
+            self._runs = [r for r in self._runs if r.id != run_id] + ([fresh] if fresh is not None else [])
 
     def finish_batch(self, run_id: int, status: str) -> None:
         self.store.finish_run(run_id, status)

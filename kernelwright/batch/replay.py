@@ -1,15 +1,19 @@
 """Resume without losing or duplicating anything: replay what a killed run already stored.
 
 The agent loop resumes a run by itself (agents/loop_state.py rebuilds its state from the stored
-attempts and fills only the missing slots). What it cannot know is which LLM calls were already
-answered and paid for when the process died, e.g. Coder replies whose candidates were still being
-evaluated. Two wrappers close that gap:
+attempts), but a round that was cut short is re-planned from a state that already holds some of
+that round's attempts, so its prompts, and from there its candidates, differ from a clean run's.
+The batch therefore shows the loop every round but the last one stored, and replays the last:
 
+- `ReplayStore.stored_attempts` hides the last stored round from the loop's state;
 - `ReplayChat`: a Coder/Judge call whose messages equal a stored call of that run returns the
-  stored response (no new LLM call, no new dollars, no new llm_calls row), so the resumed loop
-  sees the replies the killed one saw;
-- `ReplayStore`: writing an attempt equal to a stored one (same task, round, index, code) returns
-  the stored id instead of inserting a duplicate: a guarantee, whatever the loop does.
+  stored response (no new LLM call, no new dollars, no new llm_calls row);
+- `ReplayEvaluator` / `ReplayProfiler`: a hidden attempt's code gets its stored Verdict and
+  Profile back (no GPU time spent twice);
+- `ReplayStore.add_attempt`: writing an attempt equal to a hidden one (same task, round, index,
+  code) returns the stored id instead of inserting a duplicate.
+
+So the loop walks the clean run's path through the cut round and goes on from there.
 """
 
 from __future__ import annotations
@@ -21,13 +25,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kernelwright.contracts import Attempt, LLMCall, Metric
-from kernelwright.interfaces import ChatClient, ChatReply, Store
+from kernelwright.contracts import Attempt, Candidate, LLMCall, Metric, Profile, Task, Verdict
+from kernelwright.interfaces import ChatClient, ChatReply, Evaluator, ProfilerFn, Store
 
 
 @dataclass
 class StoredReply:
-    """A ChatReply served from the store: it costs nothing this time."""
+    """A ChatReply served from the store: it costs nothing (no dollars, no tokens) this time."""
 
     text: str
     tokens_in: int = 0
@@ -71,7 +75,8 @@ class ReplayChat:
         for i, call in enumerate(self._prior):
             if _messages_of(call) == messages:
                 del self._prior[i]
-                return StoredReply(call.response or "", call.tokens_in, call.tokens_out, 0.0)
+                # zero spend: the run's stored totals already count this call once
+                return StoredReply(call.response or "")
         return None
 
     async def complete(self, messages: list[dict[str, str]]) -> ChatReply:
@@ -93,6 +98,56 @@ class ReplayChat:
         return getattr(self.inner, name)
 
 
+class ReplayEvaluator:
+    """Returns the stored Verdict for code of a hidden (replayed) attempt; otherwise evaluates."""
+
+    def __init__(self, inner: Evaluator, hidden: Sequence[Attempt]):
+        self.inner = inner
+        self._lock = threading.Lock()
+        self._verdicts: dict[str, list[Verdict]] = {}
+        self._profiles: dict[str, list[Profile]] = {}
+        for a in sorted(hidden, key=lambda a: a.candidate_index):
+            self._verdicts.setdefault(a.code, []).append(a.verdict)
+            if a.profile is not None:
+                self._profiles.setdefault(a.code, []).append(a.profile)
+        self.replayed = 0
+
+    def __call__(self, task: Task, candidate: Candidate) -> Verdict:
+        with self._lock:
+            stored = self._verdicts.get(candidate.source)
+            if stored:
+                self.replayed += 1
+                return stored.pop(0)
+        return self.inner(task, candidate)
+
+    def stored_profile(self, code: str) -> Profile | None:
+        with self._lock:
+            stored = self._profiles.get(code)
+            return stored.pop(0) if stored else None
+
+
+class ReplayProfiler:
+    """Serves a hidden attempt's stored Profile; profiles new code with the real profiler."""
+
+    def __init__(self, inner: ProfilerFn, evaluator: ReplayEvaluator):
+        self.inner = inner
+        self.evaluator = evaluator
+
+    def __call__(self, task: Task, candidate: Candidate, verdict: Verdict) -> Profile:
+        stored = self.evaluator.stored_profile(candidate.source)
+        return stored if stored is not None else self.inner(task, candidate, verdict)
+
+
+def split_last_round(attempts: Sequence[Attempt], ids: Sequence[int]) -> tuple[list[int], list[int]]:
+    """Indices of (visible, hidden) attempts: hidden are those of the last stored round."""
+    if not attempts:
+        return [], []
+    last = max(a.round for a in attempts)
+    visible = [i for i, a in enumerate(attempts) if a.round < last]
+    hidden = [i for i, a in enumerate(attempts) if a.round == last]
+    return visible, hidden
+
+
 def _attempt_key(a: Attempt) -> tuple[str, int, int, str]:
     return (a.task_key, a.round, a.candidate_index, a.code)
 
@@ -103,8 +158,12 @@ class ReplayStore:
     def __init__(self, inner: Store, prior: Sequence[Attempt], prior_ids: Sequence[int]):
         self.inner = inner
         self._lock = threading.Lock()
+        _, hidden = split_last_round(prior, prior_ids)
+        self._hidden_ids = {prior_ids[i] for i in hidden}
+        self._run_id = prior[0].run_id if prior else None
+        self.hidden = [prior[i] for i in hidden]
         self._known: dict[tuple[str, int, int, str], int] = {
-            _attempt_key(a): i for a, i in zip(prior, prior_ids, strict=True)
+            _attempt_key(prior[i]): prior_ids[i] for i in hidden
         }
         self._replayed_ids: set[int] = set()
         self.written = 0
@@ -117,6 +176,17 @@ class ReplayStore:
                 return known
         self.written += 1
         return self.inner.add_attempt(attempt)
+
+    def attempts_for_task(self, task_key: str, gpu_name: str | None = None) -> list[Any]:
+        """What the loop rebuilds its state from (with store ids, so parents link as in a clean
+        run), less the last stored round of this run, which is replayed."""
+        rows = self.inner.attempts_for_task(task_key, gpu_name)
+        return [s for s in rows if s.id not in self._hidden_ids]
+
+    def attempts(self, run_id: int, task_key: str | None = None) -> list[Attempt]:
+        keep = {(a.task_key, a.round, a.candidate_index, a.code) for a in self.hidden}
+        rows = self.inner.attempts(run_id, task_key)
+        return [a for a in rows if a.run_id != self._run_id or _attempt_key(a) not in keep]
 
     def add_metrics(self, attempt_id: int, metrics: Sequence[Metric]) -> None:
         if attempt_id in self._replayed_ids:

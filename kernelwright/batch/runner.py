@@ -3,7 +3,7 @@
 Every task gets its own run (config: batch id, task key, config hash), so costs and times are per
 task and a task is "done" exactly when its run finished. The batch run records the plan. Resume:
 tasks done for the same config hash are skipped; an interrupted task goes on in its own run (the
-loop resumes from the stored attempts; batch/replay.py serves the LLM replies already paid for).
+loop resumes from the stored attempts, and batch/replay.py replays the round that was cut short).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from kernelwright.batch.config import BatchConfig, config_hash
 from kernelwright.batch.ledger import BatchLedger
-from kernelwright.batch.replay import ReplayChat, ReplayStore, SpendMeter
+from kernelwright.batch.replay import ReplayChat, ReplayEvaluator, ReplayProfiler, ReplayStore, SpendMeter
 from kernelwright.contracts import Attempt, Task
 from kernelwright.interfaces import ChatClient, Evaluator, ProfilerFn, Store
 
@@ -104,29 +104,36 @@ async def _run_one(
     coder = ReplayChat(coder, [c for c in calls if c.role == "coder"], meter=state.meter)
     judge = ReplayChat(judge, [c for c in calls if c.role == "judge"], meter=state.meter)
     store = ReplayStore(ledger.store, attempts, ids)
+    replay_eval = ReplayEvaluator(evaluate, store.hidden)
+    replay_profile = ReplayProfiler(profile, replay_eval) if profile is not None else None
     state.running.add(task.key)
     try:
-        await loop_runner(
+        result = await loop_runner(
             task,
             coder=coder,
             judge=judge,
-            evaluate=evaluate,
-            profile=profile,
+            evaluate=replay_eval,
+            profile=replay_profile,
             store=store,
             run_id=run_id,
         )
     except Exception as err:  # one task's failure must not stop the suite; it is recorded
         ledger.finish_task_run(run_id, "failed")
         return TaskOutcome(task.key, run_id, "failed", message=f"{type(err).__name__}: {err}")
+    except BaseException:  # Ctrl-C or cancellation: the run goes on at the next --resume
+        ledger.finish_task_run(run_id, "interrupted")
+        raise
     finally:
         state.running.discard(task.key)
         for client in (coder.inner, judge.inner):
             aclose = getattr(client, "aclose", None)
             if aclose is not None:
                 await aclose()
-    ledger.finish_task_run(run_id, "done")
+    status = str(getattr(result, "status", "done"))
+    ledger.finish_task_run(run_id, status)
     final = ledger.prior_attempts(run_id, task.key)[0]
-    return TaskOutcome(task.key, run_id, "done", best_speedup(final), len(final))
+    message = str(getattr(result, "message", ""))
+    return TaskOutcome(task.key, run_id, status, best_speedup(final), len(final), message)
 
 
 async def run_batch(

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -147,8 +146,11 @@ async def run_optimize(
             spent_usd=spent_usd,
             spent_tokens=spent_tokens,
         )
-    except BaseException:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         store.finish_run(run_id, "interrupted")
+        raise
+    except BaseException:
+        store.finish_run(run_id, "failed")
         raise
     finally:
         for client in clients:
@@ -167,6 +169,8 @@ def _write_best(task: Task, settings: OptimizeSettings, result: LoopResult) -> s
     return str(path)
 
 
-def run_config_summary(settings: OptimizeSettings) -> dict[str, Any]:
-    """What the CLI prints before starting: no keys."""
-    return {"llm": settings.llm.describe(), "loop": settings.loop.model_dump(exclude={"gpu_facts"})}
+def unpriced_models(llm: LLMConfig) -> list[str]:
+    """Models the price table does not know: their calls count as $0, so --max-usd cannot stop them."""
+    table = PriceTable.load(llm.prices_path)
+    models = {llm.coder.model, llm.judge.model} - {None, ""}
+    return sorted(m for m in models if m is not None and table.lookup(m) is None)

@@ -32,6 +32,10 @@ def optimize(
     coder_model: Annotated[str | None, typer.Option(help="Model of the Coder.")] = None,
     judge_model: Annotated[str | None, typer.Option(help="Model of the Judge.")] = None,
     base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint for both roles.")] = None,
+    temperature: Annotated[float | None, typer.Option(help="Sampling temperature for both roles.")] = None,
+    reasoning_effort: Annotated[
+        str | None, typer.Option(help="Reasoning effort (low/medium/high) for reasoning models, both roles.")
+    ] = None,
     rounds: Annotated[int, typer.Option(min=1, help="Rounds of Judge + Coder.")] = 10,
     candidates: Annotated[int, typer.Option(min=1, help="Candidates per round, written in parallel.")] = 2,
     patience: Annotated[
@@ -57,13 +61,20 @@ def optimize(
     """Turn a PyTorch reference into the fastest correct CUDA kernel the agents can find."""
     from kernelwright.agents.config import LLMConfig
     from kernelwright.agents.loop import LoopConfig
-    from kernelwright.agents.session import OptimizeSettings, gpu_facts, missing_llm_sentence
+    from kernelwright.agents.session import OptimizeSettings, gpu_facts, missing_llm_sentence, unpriced_models
 
     gpu = None if compile_only else _gpu_or_fail()
-    llm = LLMConfig.from_env(model=model, coder_model=coder_model, judge_model=judge_model, base_url=base_url)
+    llm = LLMConfig.from_env(
+        model=model, coder_model=coder_model, judge_model=judge_model, base_url=base_url,
+        temperature=temperature, reasoning_effort=reasoning_effort,
+    )  # fmt: skip
     sentence = missing_llm_sentence(llm)
     if sentence:
         raise ConfigError(sentence)
+    for name in unpriced_models(llm):
+        console.print(
+            f"note: no price known for model {name}; its calls count as $0 (KERNELWRIGHT_PRICES adds prices)."
+        )
     from kernelwright.kernelbench import find_task
 
     the_task = find_task(task)

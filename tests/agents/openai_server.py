@@ -58,6 +58,8 @@ class ScriptedServer:
         self._then: dict[str, Reply] = {}
         self._lock = threading.Lock()
         self.requests: list[Captured] = []
+        self.in_flight = 0
+        self.max_in_flight = 0
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -133,6 +135,15 @@ def _handler_for(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
             captured = Captured(model, messages, body, self.headers.get("Authorization", ""))
             with server._lock:
                 server.requests.append(captured)
+                server.in_flight += 1
+                server.max_in_flight = max(server.max_in_flight, server.in_flight)
+            try:
+                self._answer(model, messages, captured)
+            finally:
+                with server._lock:
+                    server.in_flight -= 1
+
+        def _answer(self, model: str, messages: list[dict[str, Any]], captured: Captured) -> None:
             reply = server.next_reply(model)
             captured.status = reply.status
             if reply.hang_s:

@@ -153,3 +153,21 @@ def test_kill_9_mid_run_then_resume_loses_and_duplicates_nothing(server, tmp_pat
     assert after[:3] == before  # nothing lost or rewritten
     assert slots == [(0, 0), (1, 0), (2, 0), (3, 0), (4, 0)]  # nothing duplicated, round 3 redone once
     assert len(server.requests_for(CODER)) == 4 + 2
+
+
+def test_ctrl_c_marks_the_run_interrupted_and_keeps_its_attempts(server, tmp_path: Path) -> None:
+    server.script(CODER, [NOT_COMPILING, Reply(text=NOT_COMPILING, hang_s=60)])
+    server.script(JUDGE, [], then=DIAGNOSIS)
+    args = ["optimize", "--task", "relu", "--compile-only", "--candidates", "1", "--rounds", "5"]
+    proc = subprocess.Popen([sys.executable, "-m", "kernelwright.cli", *args], env=cli_env(tmp_path, server),
+                            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 90
+    while len(server.requests_for(CODER)) < 2 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == 130 and "Traceback" not in stderr
+    with open_store(f"sqlite:///{tmp_path / 'store.db'}") as store:
+        [run] = store.runs()
+        assert run.status == "interrupted"
+        assert [a.verdict.status.value for a in store.attempts(run.id)] == ["compile_error"]

@@ -252,3 +252,16 @@ def test_loop_and_resume_on_postgresql(server, pg_url: str, relu_task) -> None:
         assert [a.round for a in store.attempts(run_id)] == [0, 1, 2]
         assert second.best is not None and second.best.verdict.speedup_vs_eager == 1.45
         assert len(store.llm_calls(run_id)) == 5
+
+
+def test_candidates_of_a_round_are_written_in_parallel(server, store, relu_task) -> None:
+    server.script(
+        CODER,
+        [Reply(text=candidate_reply(m), hang_s=0.6) for m in ["incorrect", "ok_1.10x", "runtime_error"]],
+    )
+    ev = RecordedEvaluator()
+    result, run_id = run_loop(server, store, relu_task, ev, rounds=1, candidates=3)
+    assert server.max_in_flight == 3  # all three Coder calls were open at once
+    assert ev.max_inside == 1  # while the evaluations ran one at a time
+    assert sorted(a.candidate_index for a in store.attempts(run_id)) == [0, 1, 2]
+    assert result.best is not None and result.best.verdict.speedup_vs_eager == 1.10

@@ -3,6 +3,10 @@ upgrades with its data intact; a store from a newer kernelwright is refused unto
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -142,3 +146,32 @@ def test_reopening_at_head_is_a_no_op(store_url: str) -> None:
     assert [r.id for r in again.runs()] == [run_id]
     assert again.get_baseline("level1/19_ReLU", "g", "2.13").eager.median_ms == 1.0
     again.close()
+
+
+OPEN_AND_WRITE = """
+import sys, time
+from kernelwright.store import open_store
+time.sleep(max(0.0, float(sys.argv[2]) - time.time()))
+store = open_store(sys.argv[1])
+print(store.create_run({}, coder_model="c", judge_model="j", gpu_name="g"))
+"""
+
+
+def test_simultaneous_first_opens_of_a_blank_store_all_succeed(store_url: str) -> None:
+    """Batch starts one worker per GPU; they may all find the store blank and migrate at once."""
+    start_at = time.time() + 3  # after every process has imported the package
+    procs = [
+        subprocess.Popen([sys.executable, "-c", OPEN_AND_WRITE, store_url, str(start_at)], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+        for _ in range(4)
+    ]  # fmt: skip
+    run_ids = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err
+        run_ids.append(int(out))
+    store = open_store(store_url)
+    assert sorted(r.id for r in store.runs()) == sorted(run_ids) and len(set(run_ids)) == 4
+    with store.engine.connect() as conn:
+        assert current_revision(conn) == head_revision()
+    store.close()

@@ -33,6 +33,8 @@ TENSOR_GLUE = {
 SCALAR_RESULTS = {"size", "dim", "ndimension", "numel", "nelement", "stride", "storage_offset", "is_contiguous",
                   "data_ptr", "element_size", "get_device", "item", "tolist", "__len__"}  # fmt: skip
 KERNEL_FACTORIES = {"CudaModule", "load_inline", "load"}
+MUTATORS = {"setdefault", "update", "append", "add", "insert", "extend", "__setitem__"}
+NON_TENSOR_FACTORIES = {"device", "dtype", "Size", "Generator", "Stream", "Event", "finfo", "iinfo"}
 TENSOR_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.MatMult, ast.Pow, ast.FloorDiv, ast.Mod)
 
 
@@ -48,8 +50,10 @@ def check(task: Task, candidate: Candidate, *, allow_torch: bool = False) -> lis
     model_new = next((n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "ModelNew"), None)
     if model_new is None:
         return [*found, GuardFinding(rule="no-model-new", message="The candidate defines no class ModelNew.")]
+    policy = ForwardPolicy(tree, model_new)
+    found += policy.state_findings()
     if not allow_torch:
-        found += ForwardPolicy(tree, model_new).findings(task.level)
+        found += policy.findings(task.level)
     return found
 
 
@@ -60,7 +64,9 @@ class ForwardPolicy:
         self.aliases = import_aliases(tree)
         self.methods = {n.name: n for n in model_new.body if isinstance(n, ast.FunctionDef)}
         self.functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
-        self.kernel_globals = {name for name, value in _module_assigns(tree) if self._makes_kernels(value)}
+        assigns = _module_assigns(tree)
+        self.kernel_globals = {name for name, value in assigns if self._makes_kernels(value)}
+        self.module_containers = {name for name, value in assigns if _is_container(value)}
         self.kernel_attrs, self.layer_attrs, self.tensor_attrs = self._init_attributes()
 
     def findings(self, level: int) -> list[GuardFinding]:
@@ -68,18 +74,47 @@ class ForwardPolicy:
         if forward is None:
             return [GuardFinding(rule="no-forward", message="ModelNew defines no forward method.")]
         reached = self._reachable(forward)
+        found: list[GuardFinding] = []
         if not any(self._launches(fn) for fn in reached):
-            return [
-                GuardFinding(
-                    rule="no-custom-kernel",
-                    line=forward.lineno,
-                    message="forward launches no custom kernel; do the work in a CUDA kernel "
-                    "(CudaModule.launch or a load_inline function).",
-                )
-            ]
-        if level >= 2:
+            message = (
+                "forward launches no custom kernel; do the work in a CUDA kernel "
+                "(CudaModule.launch or a load_inline function)."
+            )
+            found.append(GuardFinding(rule="no-custom-kernel", line=forward.lineno, message=message))
+        if level <= 1:
+            found += [f for fn in reached for f in self._torch_ops(fn)]
+        return found
+
+    def state_findings(self) -> list[GuardFinding]:
+        """Results kept across calls in module-level containers: a cache keyed by pointer or value
+        replays outputs, so timing loops measure a lookup. (Every level; not a PyTorch rule.)"""
+        forward = self.methods.get("forward")
+        if forward is None:
             return []
-        return [f for fn in reached for f in self._torch_ops(fn)]
+        found: list[GuardFinding] = []
+        for fn in self._reachable(forward):
+            for node in ast.walk(fn):
+                what = self._shared_state(node)
+                if what:
+                    message = f"{what} keeps results across calls; compute the output on every call."
+                    found.append(
+                        GuardFinding(rule="memoization", line=getattr(node, "lineno", None), message=message)
+                    )
+        return found
+
+    def _shared_state(self, node: ast.AST) -> str | None:
+        if isinstance(node, ast.Global):
+            return f"`global {', '.join(node.names)}`"
+        target = None
+        if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store):
+            target = node.value
+        elif (
+            isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in MUTATORS
+        ):
+            target = node.func.value
+        if isinstance(target, ast.Name) and target.id in self.module_containers:
+            return f"the module-level container `{target.id}`"
+        return None
 
     # ---------------------------------------------------------------- what is what
 
@@ -106,7 +141,7 @@ class ForwardPolicy:
                         kernels.add(target.attr)
                     elif made_by.startswith("torch.nn.") and made_by.split(".")[-1] != "Parameter":
                         layers.add(target.attr)
-                    elif made_by.startswith("torch."):
+                    elif made_by.startswith("torch.") and _makes_tensors(made_by):
                         tensors.add(target.attr)
         return kernels, layers, tensors
 
@@ -169,7 +204,12 @@ class ForwardPolicy:
     def _compute(self, node: ast.AST, tensors: set[str]) -> str | None:
         if isinstance(node, ast.Call):
             full = dotted(node.func, self.aliases) or ""
-            if full.startswith("torch.") and full.split(".")[-1] not in TORCH_GLUE:
+            # torch.cuda.* is device and stream management (the stream rules judge that), not math.
+            if (
+                full.startswith("torch.")
+                and not full.startswith("torch.cuda.")
+                and full.split(".")[-1] not in TORCH_GLUE
+            ):
                 return f"{full}()"
             func = node.func
             if isinstance(func, ast.Attribute) and _is_self(func.value) and func.attr in self.layer_attrs:
@@ -214,6 +254,34 @@ class ForwardPolicy:
             if isinstance(func, ast.Attribute) and func.attr not in SCALAR_RESULTS:
                 return self._is_tensor(func.value, tensors)
         return False
+
+
+def _makes_tensors(qualified: str) -> bool:
+    """torch.cuda.Stream(), torch.device(...), torch.Generator() are objects, not tensors."""
+    last = qualified.split(".")[-1]
+    return not qualified.startswith(("torch.cuda.", "torch.backends.")) and last not in NON_TENSOR_FACTORIES
+
+
+def _is_container(value: ast.expr) -> bool:
+    if isinstance(value, ast.Dict | ast.List | ast.Set | ast.DictComp | ast.ListComp | ast.SetComp):
+        return True
+    return (
+        isinstance(value, ast.Call)
+        and isinstance(value.func, ast.Name | ast.Attribute)
+        and (
+            (value.func.id if isinstance(value.func, ast.Name) else value.func.attr)
+            in (
+                "dict",
+                "list",
+                "set",
+                "defaultdict",
+                "OrderedDict",
+                "WeakValueDictionary",
+                "WeakKeyDictionary",
+                "deque",
+            )
+        )
+    )
 
 
 def _is_self(node: ast.expr) -> bool:

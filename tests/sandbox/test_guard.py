@@ -142,7 +142,7 @@ def test_level_two_allows_torch_layers_but_needs_a_kernel() -> None:
         "\nclass ModelNew(torch.nn.Module):\n    def forward(self, x):\n        return torch.relu(x)\n"
     )
     assert rules(pure_torch, level=2) == ["no-custom-kernel"]
-    assert rules(pure_torch, level=1) == ["no-custom-kernel"]
+    assert rules(pure_torch, level=1) == ["no-custom-kernel", "torch-op-in-forward"]
     assert rules(pure_torch, level=1, allow_torch=True) == []
 
 
@@ -223,3 +223,32 @@ def test_structural_problems() -> None:
     assert rules("\nclass Other:\n    pass\n") == ["no-model-new"]
     assert rules("\nclass ModelNew(torch.nn.Module):\n    pass\n") == ["no-forward"]
     assert rules("\ndef broken(:\n") == ["syntax"]
+
+
+def test_module_level_caches_are_memoization_at_every_setting() -> None:
+    cache = "\n_cache = {}\n" + HONEST_BODY.replace(
+        "        return y.view(x.shape)", "        _cache[x.data_ptr()] = y\n        return y.view(x.shape)"
+    )
+    assert rules(cache) == ["memoization"]
+    assert rules(cache, allow_torch=True) == ["memoization"]
+    assert rules("\n_seen = []\n" + with_forward_line("_seen.append(x)")) == ["memoization"]
+    assert rules("\n_n = 0\n" + with_forward_line("global _n")) == ["memoization"]
+    # state built once in __init__ (a workspace, a compiled module) is fine
+    init_only = "\n_shapes = {}\n" + HONEST_BODY.replace(
+        "        super().__init__()", "        super().__init__()\n        _shapes['x'] = 1"
+    )
+    assert rules(init_only) == []
+
+
+def test_stream_objects_in_init_are_not_tensors() -> None:
+    body = HONEST_BODY.replace(
+        "        self.kernels = CudaModule(SRC)",
+        "        self.kernels = CudaModule(SRC)\n        self.dev = torch.device('cuda')\n        self.gen = torch.Generator()",
+    ).replace("        x = x.contiguous()", "        self.gen.manual_seed(0)\n        x = x.contiguous()")
+    assert rules(body) == []
+
+
+def test_no_kernel_and_torch_compute_are_both_reported_no_kernel_first() -> None:
+    body = "\nclass ModelNew(torch.nn.Module):\n    def forward(self, x):\n        return x.clamp(min=0)\n"
+    assert rules(body, level=1) == ["no-custom-kernel", "torch-op-in-forward"]
+    assert rules(body, level=2) == ["no-custom-kernel"]

@@ -94,10 +94,7 @@ def bulk_fill(
 ) -> None:
     """Rows from the store's own serialiser, inserted by executemany; `best` rebuilt afterwards."""
     templates = make_attempts(rng, run_id, 256, tasks, 0)
-    task_ids: dict[str, int] = {}
-    with store._write() as s:  # resolve every task key once, creating the ones not seen yet
-        for i in range(tasks):
-            task_ids[task_key(i)] = store._task_id(s, task_key(i))
+    task_ids = store.ensure_tasks([task_key(i) for i in range(tasks)])
     done = have
     while done < total:
         n = min(batch, total - done)
@@ -109,8 +106,8 @@ def bulk_fill(
             if row["candidate_median_ms"] is not None:
                 row["candidate_median_ms"] = rng.lognormvariate(0.0, 1.0)
             rows.append(row)
-        with store._write() as s:
-            s.connection().execute(insert(AttemptModel.__table__), rows)
+        with store.engine.begin() as conn:
+            conn.execute(insert(AttemptModel.__table__), rows)
         done += n
 
 

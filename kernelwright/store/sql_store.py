@@ -109,6 +109,11 @@ class SqlStore(StoreQueries):
             s.execute(update(TaskModel).where(TaskModel.id == task_id).values(values))
             return task_id
 
+    def ensure_tasks(self, task_keys: Sequence[str]) -> dict[str, int]:
+        """Store ids of these task keys, creating key-only rows for unknown ones (bulk imports)."""
+        with self._write() as s:
+            return {key: self._task_id(s, key) for key in dict.fromkeys(task_keys)}
+
     # ------------------------------------------------------------ attempts
 
     def add_attempt(self, attempt: Attempt) -> int:

@@ -74,6 +74,9 @@ def test_task_known_by_key_first_then_completed_by_add_task(store: SqlStore) -> 
     assert store.add_task(make_task()) == task_id
     assert store.task("level1/19_ReLU") == make_task()
     assert store.attempts(run_id)[0].task_key == "level1/19_ReLU"
+    ids = store.ensure_tasks(["level2/7_New", "level1/19_ReLU", "level2/7_New"])
+    assert list(ids) == ["level2/7_New", "level1/19_ReLU"] and ids["level1/19_ReLU"] == task_id
+    assert store.ensure_tasks(["level2/7_New"]) == {"level2/7_New": ids["level2/7_New"]}
 
 
 def test_llm_calls_and_metrics_round_trip(store: SqlStore) -> None:

@@ -132,7 +132,9 @@ def kernel_filter(kernel_names: list[str]) -> str:
     return "regex:^(" + "|".join(re.escape(b) for b in bases) + ")$"
 
 
-def ncu_command(ncu: str, kernel_names: list[str], config: NcuConfig, target: list[str]) -> list[str]:
+def ncu_command(
+    ncu: str, kernel_names: list[str], config: NcuConfig, target: list[str], metrics: list[str] | None = None
+) -> list[str]:
     from kernelwright.profiler.ncu_metrics import metrics_argument
 
     return [
@@ -143,7 +145,7 @@ def ncu_command(ncu: str, kernel_names: list[str], config: NcuConfig, target: li
         "--print-units",
         "base",
         "--metrics",
-        metrics_argument(),
+        metrics_argument(metrics),
         "--kernel-name-base",
         "function",
         "--kernel-name",
@@ -197,6 +199,7 @@ def run_ncu(
     import time
 
     from kernelwright.profiler.child import run_in_group
+    from kernelwright.profiler.ncu_metrics import BY_NCU_NAME, CURATED, next_metric_set, rejected_metrics
 
     status = ncu_status()
     if status.path is None or status.counters_readable is False:
@@ -215,11 +218,25 @@ def run_ncu(
     ]
     target += ["--mode", "ncu", "--out", out_json]
     target += ["--warmup", str(config.warmup_calls), "--calls", str(config.calls)]
-    cmd = ncu_command(status.path, kernel_names, config, target)
+    requested = [m.ncu_name for m in CURATED]
+    dropped: list[str] = []
     start = time.perf_counter()
-    child = run_in_group(cmd, cwd=workdir, env=env, timeout_s=config.timeout_s, merge=True)
-    if child.returncode is None:
-        return NcuRun(ok=False, message=f"ncu: did not finish within {config.timeout_s:.0f} s.", command=cmd)
+    for _ in range(3):  # ncu refuses the whole run for one unknown metric: swap or drop it, retry
+        cmd = ncu_command(status.path, kernel_names, config, target, requested)
+        child = run_in_group(cmd, cwd=workdir, env=env, timeout_s=config.timeout_s, merge=True)
+        if child.returncode is None:
+            return NcuRun(
+                ok=False, message=f"ncu: did not finish within {config.timeout_s:.0f} s.", command=cmd
+            )
+        rejected = rejected_metrics(child.stdout, requested)
+        if not rejected:
+            break
+        dropped += rejected
+        requested = next_metric_set(requested, rejected)
     run = interpret_ncu_output(child.stdout, child.returncode, config.calls)
     run.wall_s, run.command = time.perf_counter() - start, cmd
+    kept = {BY_NCU_NAME[n].short for n in requested}
+    lost = sorted({BY_NCU_NAME[n].short for n in dropped} - kept)
+    if run.ok and lost:
+        run.message = f"ncu: counters this ncu/GPU does not offer: {', '.join(lost)}."
     return run

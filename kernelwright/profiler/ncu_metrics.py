@@ -8,6 +8,7 @@ ablation is the reason the set is small: every metric shown to the Judge must ea
 
 from __future__ import annotations
 
+import re
 from typing import Literal, NamedTuple
 
 
@@ -83,7 +84,19 @@ CURATED: tuple[NcuMetric, ...] = (
     NcuMetric("sm__sass_thread_inst_executed_op_ffma_pred_on.sum", "ffma_thread_insts", "count"),
 )
 
-BY_NCU_NAME = {m.ncu_name: m for m in CURATED}
+# Spellings that newer or older ncu releases use for the same counter; tried when ncu rejects
+# the first ("Failed to find metric"), in this order.
+ALTERNATIVES: dict[str, tuple[str, ...]] = {
+    "dram__bytes_read.sum": ("dram__bytes_op_read.sum",),
+    "dram__bytes_write.sum": ("dram__bytes_op_write.sum",),
+    "sm__pipe_tensor_cycles_active.avg.pct_of_peak_sustained_active": (
+        "sm__pipe_tensor_op_hmma_cycles_active.avg.pct_of_peak_sustained_active",
+    ),
+}
+BY_NCU_NAME: dict[str, NcuMetric] = {m.ncu_name: m for m in CURATED}
+for _name, _alternatives in ALTERNATIVES.items():
+    for _alternative in _alternatives:
+        BY_NCU_NAME[_alternative] = BY_NCU_NAME[_name]
 STALL_NAMES = tuple(m.short for m in CURATED if m.short.startswith("stall_"))
 # Figures that add up over launches of one forward call; the rest are averaged per launch.
 ADDITIVE = frozenset(m.short for m in CURATED if m.kind in ("time", "bytes")) | {
@@ -95,6 +108,32 @@ ADDITIVE = frozenset(m.short for m in CURATED if m.kind in ("time", "bytes")) | 
 }
 
 
-def metrics_argument() -> str:
-    """The value of ncu's --metrics option."""
-    return ",".join(m.ncu_name for m in CURATED)
+def metrics_argument(names: list[str] | None = None) -> str:
+    """The value of ncu's --metrics option (the curated set unless `names` is given)."""
+    return ",".join(names if names is not None else [m.ncu_name for m in CURATED])
+
+
+def rejected_metrics(output: str, requested: list[str]) -> list[str]:
+    """Requested metrics that ncu's "Failed to find metric" errors name (it prints either the name
+    or a regex such as `regex:^dram__bytes_read\\.(sum|avg)$`)."""
+    lines = [ln for ln in output.splitlines() if "Failed to find metric" in ln]
+    rejected = []
+    for name in requested:
+        base = name.split(".", 1)[0]
+        if any(re.search(rf"(?<![A-Za-z0-9_]){re.escape(base)}(?![A-Za-z0-9_])", ln) for ln in lines):
+            rejected.append(name)
+    return rejected
+
+
+def next_metric_set(requested: list[str], rejected: list[str]) -> list[str]:
+    """The set to retry with: each rejected metric replaced by its next untried spelling, or dropped."""
+    out = []
+    for name in requested:
+        if name not in rejected:
+            out.append(name)
+            continue
+        for original, alts in ALTERNATIVES.items():
+            chain = [original, *alts]
+            if name in chain and chain.index(name) + 1 < len(chain):
+                out.append(chain[chain.index(name) + 1])
+    return out

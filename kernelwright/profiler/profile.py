@@ -227,7 +227,7 @@ class Profiler:
                 parts.ncu = run_ncu(
                     str(task_path), str(cand_path), names, cfg.ncu, python=cfg.python, workdir=tmp, env=env
                 )
-                if not parts.ncu.ok:
+                if parts.ncu.message:  # why it failed, or which metrics this ncu lacks
                     parts.unavailable.append(parts.ncu.message)
             else:
                 parts.unavailable.append(

@@ -17,7 +17,7 @@ from kernelwright.profiler.ncu_csv import (
     parse_number,
     to_base_unit,
 )
-from kernelwright.profiler.ncu_metrics import CURATED
+from kernelwright.profiler.ncu_metrics import CURATED, next_metric_set, rejected_metrics
 from kernelwright.profiler.power import NvmlSample, decode_clock_event_reasons, power_metrics, summarise
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -117,3 +117,29 @@ def test_nvml_readings_condense_to_power_energy_clocks_and_reasons() -> None:
     assert without_counter.energy_source == "power x time"
     names = {m.name for m in power_metrics(reading)}
     assert {"power_w_median", "energy_per_call_mj", "sm_clock_mhz_median"} <= names
+
+
+def test_rejected_metrics_get_their_other_spelling_or_are_dropped() -> None:
+    requested = [m.ncu_name for m in CURATED]
+    # ncu's message for a metric it does not know, as printed for a regex-expanded name.
+    output = (
+        "==PROF== Connected to process 20101 (/usr/bin/python3.10)\n"
+        "==ERROR== Failed to find metric regex:^dram__bytes_read\\.(sum|min|max|avg|pct|ratio|max_rate)$\n"
+        "==ERROR== Failed to find metric smsp__sass_average_branch_targets_threads_uniform.pct\n"
+    )
+    rejected = rejected_metrics(output, requested)
+    assert rejected == ["dram__bytes_read.sum", "smsp__sass_average_branch_targets_threads_uniform.pct"]
+    retry = next_metric_set(requested, rejected)
+    assert "dram__bytes_op_read.sum" in retry and "dram__bytes_read.sum" not in retry
+    assert "smsp__sass_average_branch_targets_threads_uniform.pct" not in retry
+    assert len(retry) == len(requested) - 1
+    assert next_metric_set(retry, ["dram__bytes_op_read.sum"]) == [
+        n for n in retry if n != "dram__bytes_op_read.sum"
+    ]
+    assert rejected_metrics(RAW.read_text(), requested) == []
+
+
+def test_alternative_spelling_parses_to_the_same_short_name() -> None:
+    text = RAW.read_text().replace('"dram__bytes_read.sum"', '"dram__bytes_op_read.sum"')
+    relu = aggregate_per_kernel(parse_ncu_csv(text), calls=3)["relu_kernel"]
+    assert relu["dram_read_bytes"] == pytest.approx(268.44e6)

@@ -31,6 +31,32 @@ SOURCE_NAME = "candidate.cu"
 _MISSING_HEADER = re.compile(r"(could not|cannot) open source file")
 
 
+_INCLUDE = re.compile(r"^[ \t]*#[ \t]*include(?:_next)?\b[ \t]*(.*)$", re.M)
+_INCLUDE_TARGET = re.compile(r'([<"])([^>"]*)[>"]')
+
+
+def forbidden_include(source: str) -> str | None:
+    """An error line for an `#include` that could read a file outside the CUDA headers, else None.
+
+    Compilers resolve quoted includes against the working directory, and the text of whatever they
+    read comes back in the error log, which is stored and shown to the LLM. So: no absolute paths,
+    no `..`, and quoted includes only for headers that exist in the CUDA include folders."""
+    for match in _INCLUDE.finditer(source):
+        line = source.count("\n", 0, match.start()) + 1
+        target = _INCLUDE_TARGET.match(match.group(1).strip())
+        if target is None:  # a computed include (#include MACRO) could name any file
+            return f"{SOURCE_NAME}({line}): error: #include must name a header in <> or quotes"
+        quote, name = target.group(1), target.group(2).strip()
+        by_path = name.startswith("/") or ".." in name.split("/")
+        unknown_local = quote == '"' and not any((Path(d) / name).is_file() for d in cuda_include_dirs())
+        if by_path or unknown_local:
+            return (
+                f"{SOURCE_NAME}({line}): error: #include {quote}{name}{'>' if quote == '<' else quote} is not "
+                "allowed: only standard CUDA headers can be included, not files by path"
+            )
+    return None
+
+
 class CompileConfig(BaseModel):
     """How kernel sources are compiled."""
 
@@ -76,6 +102,9 @@ def compile_cuda(
     if not ARCH_PATTERN.match(arch):
         raise ConfigError(f"'{arch}' is not a GPU architecture name; use the form sm_90 or sm_80.")
     start = time.perf_counter()
+    refused = forbidden_include(source)
+    if refused is not None:
+        return CompileResult(ok=False, backend=config.backend, arch=arch, log=refused)
     if config.backend == "nvcc":
         result = _cached_or_compile(source, arch, options, "nvcc", nvcc_version(), config)
         result.elapsed_s = time.perf_counter() - start

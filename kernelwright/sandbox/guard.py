@@ -64,6 +64,13 @@ class ForwardPolicy:
         self.aliases = import_aliases(tree)
         self.methods = {n.name: n for n in model_new.body if isinstance(n, ast.FunctionDef)}
         self.functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
+        # Methods of the candidate's other classes, by name: `Helper().run(x)` reaches every `run`.
+        self.other_methods: dict[str, list[ast.FunctionDef]] = {}
+        for cls in tree.body:
+            if isinstance(cls, ast.ClassDef) and cls is not model_new:
+                for fn in cls.body:
+                    if isinstance(fn, ast.FunctionDef):
+                        self.other_methods.setdefault(fn.name, []).append(fn)
         assigns = _module_assigns(tree)
         self.kernel_globals = {name for name, value in assigns if self._makes_kernels(value)}
         self.module_containers = {name for name, value in assigns if _is_container(value)}
@@ -145,21 +152,26 @@ class ForwardPolicy:
                         tensors.add(target.attr)
         return kernels, layers, tensors
 
-    def _callee(self, call: ast.Call) -> ast.FunctionDef | None:
-        if isinstance(call.func, ast.Attribute) and _is_self(call.func.value):
-            return self.methods.get(call.func.attr)
-        if isinstance(call.func, ast.Name):
-            return self.functions.get(call.func.id)
-        return None
+    def _callees(self, call: ast.Call) -> list[ast.FunctionDef]:
+        func = call.func
+        if isinstance(func, ast.Attribute) and _is_self(func.value) and func.attr in self.methods:
+            return [self.methods[func.attr]]
+        if isinstance(func, ast.Attribute):
+            return self.other_methods.get(func.attr, [])
+        if isinstance(func, ast.Name) and func.id in self.functions:
+            return [self.functions[func.id]]
+        if isinstance(func, ast.Name):  # constructing a helper class runs its __init__/__call__
+            return [m for name in ("__init__", "__call__") for m in self.other_methods.get(name, [])]
+        return []
 
     def _reachable(self, start: ast.FunctionDef) -> list[ast.FunctionDef]:
         seen, todo = [start], [start]
         while todo:
             for node in ast.walk(todo.pop()):
-                callee = self._callee(node) if isinstance(node, ast.Call) else None
-                if callee is not None and callee not in seen:
-                    seen.append(callee)
-                    todo.append(callee)
+                for callee in self._callees(node) if isinstance(node, ast.Call) else []:
+                    if callee not in seen:
+                        seen.append(callee)
+                        todo.append(callee)
         return seen
 
     def _launches(self, fn: ast.FunctionDef) -> bool:
@@ -182,7 +194,8 @@ class ForwardPolicy:
     # ---------------------------------------------------------------- PyTorch compute
 
     def _torch_ops(self, fn: ast.FunctionDef) -> list[GuardFinding]:
-        tensors = {a.arg for a in fn.args.args[1 if fn in self.methods.values() else 0 :]}
+        is_method = fn in self.methods.values() or any(fn in fns for fns in self.other_methods.values())
+        tensors = {a.arg for a in fn.args.args[1 if is_method else 0 :]}
         found: list[GuardFinding] = []
         for stmt in ast.walk(fn):
             if isinstance(stmt, ast.Assign) and self._is_tensor(stmt.value, tensors):

@@ -191,3 +191,22 @@ def test_nvcc_reports_its_own_errors_trimmed() -> None:
     result = compile_cuda(TWO_ERRORS, config=CompileConfig(backend="nvcc"))
     assert not result.ok and result.backend == "nvcc"
     assert "candidate.cu(4): error" in result.log and "/tmp" not in result.log
+
+
+@pytest.mark.parametrize(
+    "include",
+    ['#include "secret.txt"', "#include </etc/hostname>", "#include <../../etc/hostname>",
+     '#define F "secret.txt"\n#include F', '#  include_next "x.h"'],
+)  # fmt: skip
+def test_includes_that_could_read_host_files_are_refused(include: str, tmp_path: Path, monkeypatch) -> None:
+    """A compiler echoes what it read into the log, which is stored and shown to the LLM."""
+    (tmp_path / "secret.txt").write_text("SECRET_TOKEN_123\n")
+    monkeypatch.chdir(tmp_path)  # quoted includes are searched in the working directory
+    result = compile_cuda(f'{include}\nextern "C" __global__ void k() {{}}\n')
+    assert not result.ok and "SECRET_TOKEN_123" not in result.log
+    assert "candidate.cu(" in result.log and "#include" in result.log
+
+
+def test_standard_headers_in_quotes_or_brackets_are_fine() -> None:
+    source = '#include "cuda_fp16.h"\n#include <cuda_bf16.h>\nextern "C" __global__ void k(__half* h) { h[0] = __float2half(1.f); }\n'
+    assert compile_cuda(source).ok

@@ -252,3 +252,15 @@ def test_no_kernel_and_torch_compute_are_both_reported_no_kernel_first() -> None
     body = "\nclass ModelNew(torch.nn.Module):\n    def forward(self, x):\n        return x.clamp(min=0)\n"
     assert rules(body, level=1) == ["no-custom-kernel", "torch-op-in-forward"]
     assert rules(body, level=2) == ["no-custom-kernel"]
+
+
+def test_torch_work_hidden_in_a_helper_class_is_found() -> None:
+    helper = "\nclass Helper:\n    def finish(self, y):\n        return y.sigmoid()\n"
+    body = helper + HONEST_BODY.replace("        return y.view(x.shape)", "        return Helper().finish(y)")
+    assert rules(body) == ["torch-op-in-forward"]
+    fake_launch = "\nclass Fake:\n    def launch(self, x):\n        return torch.relu(x)\n"
+    pure = (
+        fake_launch
+        + "\nclass ModelNew(torch.nn.Module):\n    def forward(self, x):\n        return Fake().launch(x)\n"
+    )
+    assert "torch-op-in-forward" in rules(pure)

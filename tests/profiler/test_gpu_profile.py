@@ -3,39 +3,41 @@ Skipped elsewhere; scripts/gpu-check runs these and 40-profiler.sh captures the 
 
 from __future__ import annotations
 
-from functools import cache
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from kernelwright.contracts import Candidate, Status
+from kernelwright.contracts import Candidate, Profile, Status, Verdict
 from kernelwright.kernelbench.loader import load_task
-from kernelwright.profiler.ncu import ncu_status
-from kernelwright.profiler.profile import Profiler
+from kernelwright.profiler.ncu import NcuConfig, ncu_status
+from kernelwright.profiler.profile import Profiler, ProfilerConfig
 from kernelwright.sandbox.config import SandboxConfig
 from kernelwright.sandbox.evaluate import Sandbox
 
 CASES = Path(__file__).parent / "gpu_cases"
 pytestmark = pytest.mark.gpu
-
-
-# A light protocol: these tests check the profiler, not the sandbox's statistics.
+# A light protocol and one ncu pass per kernel: these tests check the profiler, not the statistics.
 QUICK = SandboxConfig(trials=2, shape_trial=False, timing_min_calls=20, timing_min_seconds=0.3)
+PROFILER = ProfilerConfig(ncu=NcuConfig(calls=1, warmup_calls=2, timeout_s=90), power_min_seconds=1.0)
 
 
-@cache
-def _profile(name: str):
-    task = load_task(CASES / f"{name}_task.py")
-    candidate = Candidate(source=(CASES / f"{name}_candidate.py").read_text())
+@pytest.fixture(scope="module")
+def profiled() -> Iterator[dict[str, tuple[Verdict, Profile]]]:
+    results: dict[str, tuple[Verdict, Profile]] = {}
     with Sandbox(QUICK) as sandbox:
-        verdict = sandbox(task, candidate)
-    assert verdict.status in (Status.ok, Status.suspicious), verdict.message
-    return verdict, Profiler()(task, candidate, verdict)
+        for name in ("relu", "sum", "gemm"):
+            task = load_task(CASES / f"{name}_task.py")
+            candidate = Candidate(source=(CASES / f"{name}_candidate.py").read_text())
+            verdict = sandbox(task, candidate)
+            assert verdict.status in (Status.ok, Status.suspicious), f"{name}: {verdict.message}"
+            results[name] = (verdict, Profiler(PROFILER)(task, candidate, verdict))
+    yield results
 
 
 @pytest.mark.parametrize("name", ["relu", "sum", "gemm"])
-def test_real_profile_of_three_kernels(name: str) -> None:
-    verdict, profile = _profile(name)
+def test_real_profile_of_three_kernels(profiled: dict, name: str) -> None:
+    verdict, profile = profiled[name]
     assert profile.gpu is not None and profile.gpu.uuid
     assert profile.roofline is not None
     assert len(profile.digest.splitlines()) <= 40
@@ -47,8 +49,8 @@ def test_real_profile_of_three_kernels(name: str) -> None:
     assert any(m.source == "nvml" and m.name == "energy_per_call_mj" for m in profile.metrics)
 
 
-def test_real_elementwise_kernel_is_memory_bound() -> None:
-    _, profile = _profile("relu")
+def test_real_elementwise_kernel_is_memory_bound(profiled: dict) -> None:
+    _, profile = profiled["relu"]
     assert profile.roofline is not None and profile.roofline.bound == "memory"
     assert profile.roofline.pct_peak_bandwidth > 40
     assert "memory-bound" in profile.digest

@@ -8,6 +8,7 @@ an API key, only whether one is set.
 
 from __future__ import annotations
 
+import os
 import platform
 import sys
 from collections.abc import Callable, Mapping
@@ -108,8 +109,6 @@ def diagnose(db: str | None = None, env: Mapping[str, str] | None = None) -> Doc
 
 
 def _db_url(db: str | None, env: Mapping[str, str] | None) -> str:
-    import os
-
     from kernelwright.store.engine import DEFAULT_URL, ENV_VAR
 
     env = os.environ if env is None else env
@@ -143,7 +142,7 @@ def optional_notes(report: DoctorReport) -> list[str]:
     """Absent pieces that only degrade a run (no counters in the profile, no compat build path)."""
     notes = []
     if report.ncu.path is None or report.ncu.counters_readable is False:
-        notes.append(f"{report.ncu.message} Profiles will hold static and NVML figures only.")
+        notes.append("Without a usable ncu, profiles hold static (cubin) and NVML figures only.")
     if report.nvcc is None:
         notes.append("nvcc not found: compat (load_inline) candidates cannot be built; native ones can.")
     return notes

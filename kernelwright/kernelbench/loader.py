@@ -137,12 +137,9 @@ def _optional_number(module: types.ModuleType, name: str, filename: str) -> floa
 
 
 def level_of(path: Path) -> int:
-    """The N of the nearest enclosing 'levelN' folder; 0 when there is none."""
-    for parent in path.parents:
-        match = LEVEL_DIR.match(parent.name)
-        if match:
-            return int(match.group(1))
-    return 0
+    """N when the file sits directly in a 'levelN' folder (KernelBench's layout); 0 otherwise."""
+    match = LEVEL_DIR.match(path.parent.name)
+    return int(match.group(1)) if match else 0
 
 
 def task_id_of(path: Path) -> int | None:

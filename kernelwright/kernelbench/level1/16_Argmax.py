@@ -6,7 +6,7 @@ Memory-bound reduction that returns indices, not values.
 import torch
 import torch.nn as nn
 
-batch_size = 256
+batch_size = 512
 dim1 = 4096
 dim2 = 256
 

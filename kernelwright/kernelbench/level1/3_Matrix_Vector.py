@@ -1,12 +1,12 @@
 """Matrix-vector product y = A @ x for a tall fp32 matrix (GEMV).
 
-Memory-bound: the 2 GiB matrix is read once; the work per byte is tiny.
+Memory-bound: the 4 GiB matrix is read once; the work per byte is tiny.
 """
 
 import torch
 import torch.nn as nn
 
-M = 32768
+M = 65536
 K = 16384
 
 FLOPS = 2 * M * K

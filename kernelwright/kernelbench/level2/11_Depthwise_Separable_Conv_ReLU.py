@@ -6,7 +6,7 @@ A memory-bound depthwise stage feeding a GEMM-like pointwise stage.
 import torch
 import torch.nn as nn
 
-batch_size = 32
+batch_size = 64
 in_channels = 64
 out_channels = 128
 height = 128

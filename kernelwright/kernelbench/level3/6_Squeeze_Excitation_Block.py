@@ -9,8 +9,8 @@ import torch.nn as nn
 
 batch_size = 64
 channels = 256
-height = 64
-width = 64
+height = 128
+width = 128
 reduction = 16
 
 

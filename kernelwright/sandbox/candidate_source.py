@@ -67,10 +67,10 @@ def parse_candidate(py_src: str, filename: str = "candidate.py") -> ast.Module:
 
 
 def detect_build(py_src: str) -> Literal["native", "compat"]:
-    """'compat' when the candidate calls torch's `load_inline` (or `load`), else 'native'."""
+    """'compat' when the candidate uses torch's `load_inline` (or cpp_extension's `load`), else 'native'."""
     tree = parse_candidate(py_src)
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and _call_name(node) in ("load_inline", "load"):
+        if isinstance(node, ast.Call) and _call_name(node) == "load_inline":
             return "compat"
         imports_loader = isinstance(node, ast.ImportFrom) and (node.module or "").endswith("cpp_extension")
         if imports_loader and any(alias.name in ("load_inline", "load") for alias in node.names):

@@ -32,7 +32,7 @@ TENSOR_GLUE = {
 }  # fmt: skip
 SCALAR_RESULTS = {"size", "dim", "ndimension", "numel", "nelement", "stride", "storage_offset", "is_contiguous",
                   "data_ptr", "element_size", "get_device", "item", "tolist", "__len__"}  # fmt: skip
-KERNEL_FACTORIES = {"CudaModule", "load_inline", "load"}
+KERNEL_FACTORIES = {"CudaModule", "load_inline", "cpp_extension.load"}
 MUTATORS = {"setdefault", "update", "append", "add", "insert", "extend", "__setitem__"}
 NON_TENSOR_FACTORIES = {"device", "dtype", "Size", "Generator", "Stream", "Event", "finfo", "iinfo"}
 TENSOR_OPERATORS = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.MatMult, ast.Pow, ast.FloorDiv, ast.Mod)
@@ -127,7 +127,10 @@ class ForwardPolicy:
 
     def _makes_kernels(self, value: ast.expr) -> bool:
         if isinstance(value, ast.Call):
-            return (dotted(value.func, self.aliases) or "").split(".")[-1] in KERNEL_FACTORIES
+            full = dotted(value.func, self.aliases) or ""
+            return (
+                full.split(".")[-1] in KERNEL_FACTORIES or ".".join(full.split(".")[-2:]) in KERNEL_FACTORIES
+            )
         return isinstance(value, ast.Name) and value.id in self.kernel_globals
 
     def _init_attributes(self) -> tuple[set[str], set[str], set[str]]:

@@ -40,6 +40,24 @@ PRELUDE = """#include <cuda_fp16.h>
 #ifndef DBL_MAX
 #define DBL_MAX 1.7976931348623158e+308
 #endif
+#ifndef FLT_EPSILON
+#define FLT_EPSILON 1.192092896e-07F
+#endif
+#ifndef DBL_EPSILON
+#define DBL_EPSILON 2.2204460492503131e-016
+#endif
+#ifndef M_E
+#define M_E 2.7182818284590452354
+#endif
+#ifndef M_LN2
+#define M_LN2 0.69314718055994530942
+#endif
+#ifndef M_LOG2E
+#define M_LOG2E 1.4426950408889634074
+#endif
+#ifndef M_SQRT2
+#define M_SQRT2 1.41421356237309504880
+#endif
 #ifndef INFINITY
 #define INFINITY __int_as_float(0x7f800000)
 #endif
@@ -61,6 +79,27 @@ PRELUDE = """#include <cuda_fp16.h>
 """
 
 
+# Device code written against torch's headers may use std:: math and algorithms, which nvcc allows
+# in device code. libcu++ provides device versions; this costs NVRTC ~2 s, so it is added only on a
+# retry, when the first compile complained about namespace std.
+STD_SHIM = """#include <cuda/std/cmath>
+#include <cuda/std/cstddef>
+#include <cuda/std/limits>
+#include <cuda/std/utility>
+#include <cuda/std/type_traits>
+#if __has_include(<cuda/std/algorithm>)
+#include <cuda/std/algorithm>
+#else
+#include <cuda/std/__algorithm/min.h>
+#include <cuda/std/__algorithm/max.h>
+#endif
+namespace std { using namespace cuda::std; }
+"""
+NEEDS_STD = re.compile(
+    r'namespace "std" has no member|identifier "std" is undefined|name followed by "::" must be'
+)
+
+
 @dataclass
 class DeviceExtraction:
     """The device-only source, and what was removed (to judge whether an error is ours or the kernel's)."""
@@ -75,7 +114,8 @@ def extract_device_code(load_inline_src: str) -> str:
     return extract(load_inline_src).code
 
 
-def extract(src: str) -> DeviceExtraction:
+def extract(src: str, *, std_shim: bool = False) -> DeviceExtraction:
+    """Device code of `src`; `std_shim` adds libcu++ as namespace std (see STD_SHIM)."""
     out = list(src)
     removed: list[str] = []
     _filter_region(src, 0, len(src), out, removed)
@@ -85,7 +125,8 @@ def extract(src: str) -> DeviceExtraction:
         f"template __global__ void {name}<float>({_substitute(tparam, params)});"
         for tparam, name, params in _TEMPLATE_KERNEL.findall(body)
     ]
-    code = PRELUDE + '#line 1 "candidate.cu"\n' + body + "\n" + "\n".join(instantiations) + "\n"
+    prelude = PRELUDE + (STD_SHIM if std_shim else "")
+    code = prelude + '#line 1 "candidate.cu"\n' + body + "\n" + "\n".join(instantiations) + "\n"
     return DeviceExtraction(code=code, kernels=kernels, removed="\n".join(removed))
 
 
@@ -195,12 +236,16 @@ def _skip_literal_or_comment(src: str, i: int, end: int) -> int:
 def extraction_failed(extraction: DeviceExtraction, nvrtc_log: str) -> bool:
     """Whether an NVRTC error on extracted code is due to the extraction rather than the kernel.
 
-    A missing header, a torch name, or an identifier that only the removed host code declared
-    means the full build should decide; anything else is the kernel's own error."""
+    A missing header, a torch name, a macro-like name (which a dropped header may define) or an
+    identifier that only the removed host code declared means the full build should decide;
+    anything else (a typo, a type error) is the kernel's own error, reported without the build."""
     if not extraction.kernels:
         return True
     if re.search(r"(could not|cannot) open source file", nvrtc_log) or _TORCH.search(nvrtc_log):
         return True
     undefined = re.findall(r'identifier "(\w+)" is undefined|"(\w+)" is not a member', nvrtc_log)
     names = {a or b for a, b in undefined}
+    # An ALL-CAPS name is a macro, most likely from a header torch/extension.h pulled in.
+    if any(name.isupper() and len(name) > 2 for name in names):
+        return True
     return any(re.search(rf"\b{re.escape(name)}\b", extraction.removed) for name in names)

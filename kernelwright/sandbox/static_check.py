@@ -17,7 +17,7 @@ from kernelwright.contracts import Candidate, KernelResources, Status, Task, Ver
 from kernelwright.sandbox.candidate_source import CandidateSyntaxError, cuda_sources, detect_build
 from kernelwright.sandbox.compile import CompileConfig, CompileResult, compile_cuda
 from kernelwright.sandbox.guard import check
-from kernelwright.sandbox.load_inline_extract import extract, extraction_failed
+from kernelwright.sandbox.load_inline_extract import NEEDS_STD, extract, extraction_failed
 
 
 class StaticCheckConfig(BaseModel):
@@ -75,10 +75,17 @@ def compile_cuda_source(
         return compile_cuda(source, arch)
     extraction = extract(source)
     result = compile_cuda(extraction.code, arch, config=CompileConfig(nvcc_fallback=False))
-    if result.ok or not extraction_failed(extraction, result.log) or not config.full_build_fallback:
+    if not result.ok and NEEDS_STD.search(result.log):
+        extraction = extract(source, std_shim=True)
+        result = compile_cuda(extraction.code, arch, config=CompileConfig(nvcc_fallback=False))
+    extraction_ok = result.ok and bool(result.kernel_names)
+    if extraction_ok or (not result.ok and not extraction_failed(extraction, result.log)):
+        return result
+    if not config.full_build_fallback:
         return result
     full = compile_cuda(source, arch, torch_extension_options(), config=_full_build_config(config))
-    reason = (result.log.splitlines() or ["no kernel found"])[0]
+    lines = result.log.splitlines() if not result.ok else []
+    reason = lines[0] if lines else "no kernel found"
     full.warning = f"device code extraction failed ({reason}); built the full extension source with nvcc."
     return full
 

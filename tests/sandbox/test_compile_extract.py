@@ -145,3 +145,25 @@ def test_an_error_caused_by_removed_host_code_asks_for_the_full_build() -> None:
     assert extraction_failed(
         extract("torch::Tensor f(torch::Tensor x) { return x; }"), ""
     )  # no kernel at all
+
+
+def test_torch_load_is_not_a_compat_build() -> None:
+    assert detect_build("import torch\nstate = torch.load('w.pt')\n") == "native"
+    assert detect_build("from torch.utils.cpp_extension import load\n") == "compat"
+
+
+def test_device_code_using_std_gets_libcuxx_on_a_retry() -> None:
+    from kernelwright.sandbox.static_check import compile_cuda_source
+
+    source = LOAD_INLINE_CUDA.replace(
+        "if (i < n) y[i] = gelu(x[i]);", "if (i < n) y[i] = std::min(gelu(x[i]), FLT_MAX);"
+    )
+    result = compile_cuda_source(source, "compat", "sm_90")
+    assert result.ok and result.backend == "nvrtc" and "gelu_kernel" in result.kernel_names, result.log
+
+
+def test_macro_like_names_ask_for_the_full_build() -> None:
+    uses_macro = LOAD_INLINE_CUDA.replace("y[i] = gelu(x[i]);", "y[i] = gelu(x[i]) * SOME_TORCH_MACRO;")
+    extraction = extract(uses_macro)
+    result = compile_cuda(extraction.code, config=CompileConfig(nvcc_fallback=False))
+    assert not result.ok and extraction_failed(extraction, result.log)

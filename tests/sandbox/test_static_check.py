@@ -108,3 +108,31 @@ def test_honest_candidates_verify_ok_on_a_gpu(
     assert verdict.candidate_timing is not None and verdict.speedup_vs_eager is not None
     assert set(verdict.kernel_names) == {r.name for r in verdict.resources}
     print(f"{path.name}: {verdict.status} speedup_vs_eager={verdict.speedup_vs_eager:.2f}")
+
+
+MACRO_KERNEL_COMPAT = '''
+import torch
+from torch.utils.cpp_extension import load_inline
+
+SRC = r"""
+#include <vector>
+#define KERNEL extern "C" __global__ void
+KERNEL twice(float* x, int n) { int i = blockIdx.x * blockDim.x + threadIdx.x; if (i < n) x[i] *= 2.f; }
+"""
+ext = load_inline(name="kw_macro_kernel", cpp_sources="", cuda_sources=SRC, functions=[])
+
+
+class ModelNew(torch.nn.Module):
+    def forward(self, x):
+        return ext.twice(x)
+'''
+
+
+def test_when_extraction_finds_no_kernel_the_full_build_decides_with_a_warning() -> None:
+    """The kernel hides behind a macro, so extraction finds nothing and nvcc builds the whole source
+    with torch's include paths and defines (fast here: this source does not include torch)."""
+    task = find_task("level1/19_ReLU")
+    verdict = static_verdict(task, Candidate(source=MACRO_KERNEL_COMPAT, build="compat"), allow_torch=True)
+    assert verdict.status == Status.ok, verdict.message + verdict.log
+    assert verdict.kernel_names == ["twice"] and verdict.resources[0].registers_per_thread > 0
+    assert "extraction failed" in verdict.message and "nvcc" in verdict.log

@@ -156,6 +156,8 @@ async def run_batch(
         ledger.check_resumable(resume_run_id, plan)
         batch_run_id = resume_run_id
     state = BatchState(batch_run_id=batch_run_id, total=len(plan.tasks))
+    if on_progress is not None:
+        on_progress(state)
     llm_limit = asyncio.Semaphore(plan.config.llm_concurrency)
     slots = asyncio.Semaphore(plan.config.tasks_at_once(workers))
     # agents wait for GPUs in threads (to_thread): give the loop enough of them

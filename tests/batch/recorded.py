@@ -38,3 +38,17 @@ class RecordedEvaluator:
 def recorded_factory(gpu_s: float = 0.0) -> RecordedEvaluator:
     """The Ray pool's evaluator factory (called inside the worker)."""
     return RecordedEvaluator(gpu_s)
+
+
+def ray_pinned_factory(gpu_s: float = 0.0) -> RecordedEvaluator:
+    """Inside a Ray task: fails the evaluation unless Ray gave it exactly one GPU and pinned
+    CUDA_VISIBLE_DEVICES to it, which is what a Sandbox on a real GPU node relies on."""
+    import os
+
+    import ray
+
+    ids = ray.get_gpu_ids()
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if len(ids) != 1 or visible != str(ids[0]):
+        raise RuntimeError(f"evaluation not pinned to one GPU: ray ids {ids}, CUDA_VISIBLE_DEVICES={visible}")
+    return RecordedEvaluator(gpu_s)

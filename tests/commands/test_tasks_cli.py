@@ -127,3 +127,12 @@ def test_show_json_includes_source_and_key() -> None:
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["key"] == "level1/19_ReLU" and "torch.relu(x)" in payload["source"]
+
+
+def test_level_without_tasks_exits_1_with_one_sentence() -> None:
+    result = kernelwright("tasks", "list", "--level", "9")
+    assert result.returncode == 1
+    assert result.stderr.strip().startswith("error: no task in ") and result.stderr.strip().endswith(
+        "at level 9 could be loaded"
+    )
+    assert "Traceback" not in result.stdout + result.stderr

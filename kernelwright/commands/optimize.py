@@ -154,6 +154,13 @@ def _print_summary(summary: Any) -> None:
     console.print(
         f"best: round {r.best.round}, candidate {r.best.candidate_index}{speed}: {summary.best_path}"
     )
+    for res in v.resources:
+        spills = res.spill_stores_bytes + res.spill_loads_bytes
+        console.print(
+            f"  {res.name} ({res.arch}): {res.registers_per_thread} registers/thread, {spills} B spilled, "
+            f"{res.shared_bytes} B static shared memory",
+            highlight=False,
+        )
 
 
 def show(

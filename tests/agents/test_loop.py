@@ -265,3 +265,17 @@ def test_candidates_of_a_round_are_written_in_parallel(server, store, relu_task)
     assert ev.max_inside == 1  # while the evaluations ran one at a time
     assert sorted(a.candidate_index for a in store.attempts(run_id)) == [0, 1, 2]
     assert result.best is not None and result.best.verdict.speedup_vs_eager == 1.10
+
+
+def test_token_budget_counts_judge_and_coder_tokens(server, store, relu_task) -> None:
+    server.script(
+        CODER, [Reply(text=candidate_reply("incorrect"), usage=(300, 100))], then=candidate_reply("ok_1.10x")
+    )
+    server.script(JUDGE, [Reply(text=DIAGNOSIS, usage=(500, 120))], then=DIAGNOSIS)
+    result, run_id = run_loop(
+        server, store, relu_task, RecordedEvaluator(), rounds=5, candidates=1, max_tokens=1000
+    )
+    # seed (400 tokens) and the judge (620) are spent; the Coder's repair call is never made
+    assert result.status == "budget" and result.tokens == 1020 and "1020 used of 1000" in result.message
+    assert [r.model for r in server.requests] == [CODER, JUDGE]
+    assert len(store.attempts(run_id)) == 1

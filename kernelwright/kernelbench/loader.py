@@ -6,6 +6,7 @@ way it can be malformed ends in a TaskError whose message is one line: "path: pr
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import sys
@@ -154,15 +155,17 @@ def load_task(path: str | Path) -> Task:
         raise TaskError(f"{path}: is a folder, not a task file (use `tasks list --suite {path}`)")
     source = _read(path)
     filename = str(path)
-    module = module_from_source(source, filename, on_meta=True)
-    missing = [name for name in REQUIRED_NAMES if not callable(getattr(module, name, None))]
-    if missing:
-        raise TaskError(
-            f"{filename}: missing {', '.join(missing)} (a KernelBench task defines {', '.join(REQUIRED_NAMES)})"
-        )
-    init_args = call_on_meta(module, "get_init_inputs", filename)
-    inputs = call_on_meta(module, "get_inputs", filename)
-    param_count = meta_param_count(module, init_args, filename)
+    # A task that prints must not corrupt `tasks list --json`: its output goes to stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        module = module_from_source(source, filename, on_meta=True)
+        missing = [name for name in REQUIRED_NAMES if not callable(getattr(module, name, None))]
+        if missing:
+            raise TaskError(
+                f"{filename}: missing {', '.join(missing)} (a KernelBench task defines {', '.join(REQUIRED_NAMES)})"
+            )
+        init_args = call_on_meta(module, "get_init_inputs", filename)
+        inputs = call_on_meta(module, "get_inputs", filename)
+        param_count = meta_param_count(module, init_args, filename)
     doc = (module.__doc__ or module.Model.__doc__ or "").strip()
     return Task(
         name=path.stem,

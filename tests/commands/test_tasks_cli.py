@@ -122,6 +122,15 @@ def test_show_unknown_and_malformed_give_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in result.stdout + result.stderr
 
 
+def test_list_json_stays_parseable_when_a_task_prints(tmp_path: Path) -> None:
+    (tmp_path / "1_Chatty.py").write_text(
+        GOOD.replace("def get_inputs():", "def get_inputs():\n    print('hello')")
+    )
+    result = in_process("tasks", "list", "--suite", str(tmp_path), "--json")
+    assert result.exit_code == 0, result.output
+    assert [t["name"] for t in json.loads(result.stdout)["tasks"]] == ["1_Chatty"]
+
+
 def test_show_json_includes_source_and_key() -> None:
     result = in_process("tasks", "show", "relu", "--json")
     assert result.exit_code == 0, result.output

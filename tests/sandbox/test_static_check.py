@@ -94,8 +94,12 @@ def gpu_sandbox() -> Iterator[object]:
         yield sandbox
 
 
+# A load_inline file builds a torch extension inside the worker: a minute or more per file.
+GPU_CASES = [pytest.param(p, marks=[pytest.mark.slow] if ".compat." in p.name else []) for p in HONEST_FILES]
+
+
 @pytest.mark.gpu
-@pytest.mark.parametrize("path", HONEST_FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", GPU_CASES, ids=lambda p: p.name)
 def test_honest_candidates_verify_ok_on_a_gpu(
     path: Path, gpu_sandbox: Callable[[Task, Candidate], Verdict]
 ) -> None:

@@ -6,7 +6,9 @@ from kernelwright.sandbox.native import CudaModule
 
 CUDA_SOURCE = r"""
 extern "C" __global__ void relu_kernel(const float* __restrict__ x, float* __restrict__ y, long long n) {
-    long long n4 = n / 4;
+    // float4 needs 16-byte alignment; a tensor view with an odd storage offset takes the scalar path.
+    bool aligned = ((unsigned long long)x % 16 == 0) && ((unsigned long long)y % 16 == 0);
+    long long n4 = aligned ? n / 4 : 0;
     long long stride = (long long)gridDim.x * blockDim.x;
     const float4* x4 = reinterpret_cast<const float4*>(x);
     float4* y4 = reinterpret_cast<float4*>(y);

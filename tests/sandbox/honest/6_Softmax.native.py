@@ -12,7 +12,7 @@ CUDA_SOURCE = r"""
 // Merges two (max, sum of exp(x - max)) pairs.
 __device__ __forceinline__ void merge(float& m, float& s, float m2, float s2) {
     float mx = fmaxf(m, m2);
-    s = (m == NEG_INF ? 0.f : s * __expf(m - mx)) + (m2 == NEG_INF ? 0.f : s2 * __expf(m2 - mx));
+    s = (m == NEG_INF ? 0.f : s * expf(m - mx)) + (m2 == NEG_INF ? 0.f : s2 * expf(m2 - mx));
     m = mx;
 }
 

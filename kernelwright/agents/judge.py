@@ -34,7 +34,8 @@ class Plan(BaseModel):
     """Judge optimization mode."""
 
     bottleneck: str
-    evidence: list[Evidence] = Field(default_factory=list)
+    # Models often cite evidence as plain sentences; that is still evidence worth passing on.
+    evidence: list[Evidence | str] = Field(default_factory=list)
     method: str = ""
     plan: str
 
@@ -48,7 +49,9 @@ def diagnosis_text(d: Diagnosis) -> str:
 
 def plan_text(p: Plan) -> str:
     lines = [f"Bottleneck: {p.bottleneck}"]
-    lines += [f"- {e.metric} = {e.value}: {e.reading}" for e in p.evidence]
+    lines += [
+        f"- {e}" if isinstance(e, str) else f"- {e.metric} = {e.value}: {e.reading}" for e in p.evidence
+    ]
     lines += [f"Method: {p.method}", f"Plan: {p.plan}"]
     return "\n".join(lines)
 

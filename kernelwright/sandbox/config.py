@@ -90,6 +90,7 @@ class WorkerJob(BaseModel):
     launch_min_own_fraction: float = 0.5
     own_kernel_names: list[str] = Field(default_factory=list)
     audit: bool = True
+    data_limit_after_cuda_init_bytes: int | None = None
 
 
 class WorkerLimits(BaseModel):

@@ -45,7 +45,7 @@ def _gpu_identity(index: int) -> tuple[str | None, str | None]:
     return gpu.name, arch
 
 
-def _torch_version() -> str:
+def torch_version() -> str:
     try:
         return importlib.metadata.version("torch")
     except importlib.metadata.PackageNotFoundError:
@@ -174,7 +174,9 @@ class Sandbox:
             static.device = cfg.device
             static.elapsed_s["static"] = time.perf_counter() - started
             return static
-        cached_compiled = self._cached_baseline(task, gpu_name)
+        # Baselines are cached per (task, device, torch version); the CPU counts as one device.
+        device_label = gpu_name if cfg.device == "cuda" else "cpu"
+        cached_compiled = self._cached_baseline(task, device_label)
         job = self._job(
             task, candidate, static, measure_compiled=cfg.torch_compile_baseline and cached_compiled is None
         )
@@ -183,7 +185,7 @@ class Sandbox:
         verdict.findings = static.findings + verdict.findings
         verdict.resources, verdict.kernel_names = static.resources, static.kernel_names
         verdict.elapsed_s["static"] = static.elapsed_s.get("static", 0.0)
-        self._apply_baseline(task, verdict, cached_compiled)
+        self._apply_baseline(task, verdict, cached_compiled, device_label)
         if verdict.status == Status.ok:
             rule = suspicious_rule(verdict, cfg, extra.get("io_bytes"), extra.get("gpu_name") or gpu_name)
             if rule is not None:
@@ -241,26 +243,29 @@ class Sandbox:
             launch_min_own_fraction=min_fraction,
             own_kernel_names=list(static.kernel_names),
             audit=cfg.audit,
+            data_limit_after_cuda_init_bytes=self._limits().memory_limit_bytes if cfg.device == "cuda" else None,
         )
 
     def _cached_baseline(self, task: Task, gpu_name: str | None) -> Any | None:
         if not (self.config.torch_compile_baseline and self.store is not None and gpu_name):
             return None
-        cached = self.store.get_baseline(task.key, gpu_name, _torch_version())
+        cached = self.store.get_baseline(task.key, gpu_name, torch_version())
         return cached.compiled if cached is not None else None
 
-    def _apply_baseline(self, task: Task, verdict: Verdict, cached_compiled: Any | None) -> None:
+    def _apply_baseline(
+        self, task: Task, verdict: Verdict, cached_compiled: Any | None, device_label: str | None
+    ) -> None:
         """Uses the cached torch.compile timing, or stores a fresh one (the parent alone sees the DB)."""
         if not self.config.torch_compile_baseline or verdict.candidate_timing is None:
             return
         if cached_compiled is not None:
             verdict.compiled_timing = cached_compiled
-        elif self.store is not None and verdict.compiled_timing is not None and verdict.gpu_name:
+        elif self.store is not None and verdict.compiled_timing is not None and device_label:
             self.store.add_task(task)
             self.store.put_baseline(
                 task.key,
-                verdict.gpu_name,
-                _torch_version(),
+                device_label,
+                torch_version(),
                 eager=verdict.eager_timing,
                 compiled=verdict.compiled_timing,
             )

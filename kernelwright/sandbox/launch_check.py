@@ -7,6 +7,7 @@ unit-tested on the CPU; `run_launch_check` records those events with torch.profi
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -126,8 +127,11 @@ def run_launch_check(s: Session) -> None:
 
     if not s.job.own_kernel_names:
         return  # the compat path without extractable kernels: nothing to match against
-    args = s.make_inputs(int.from_bytes(__import__("os").urandom(4), "little") & 0x7FFFFFFF)
-    with profile(activities=[ProfilerActivity.CUDA]) as prof:
-        s.call_candidate(args)
+    args = s.make_inputs(int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF)
+    torch.cuda.synchronize()
+    # The raw forward only: the checks around call_candidate launch copy kernels of their own.
+    with profile(activities=[ProfilerActivity.CUDA]) as prof, torch.no_grad():
+        s.cand_model(*args)
         torch.cuda.synchronize()
+    s.after_candidate_code()
     judge_launches(profiler_kernel_events(prof), s.job.own_kernel_names, s.job.launch_min_own_fraction)

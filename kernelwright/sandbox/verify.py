@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import resource
 import sys
 import threading
 import time
@@ -194,6 +195,10 @@ def load(job: WorkerJob, workdir: str, phase: Callable[[str], None] = lambda _: 
     if device.type == "cuda":
         torch.cuda.init()
         torch.cuda.set_device(0)
+        torch.empty(1, device=device)  # creates the context before the memory limit applies
+        if job.data_limit_after_cuda_init_bytes:
+            limit = job.data_limit_after_cuda_init_bytes
+            resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
     ref_path = os.path.realpath(os.path.join(workdir, os.path.basename(job.task_filename) or "reference.py"))
     cand_path = os.path.realpath(os.path.join(workdir, "candidate_model_new.py"))
     for path, text in ((ref_path, job.task_source), (cand_path, job.candidate_source)):

@@ -38,9 +38,10 @@ def _redirect_fds(workdir: str, keep: int) -> None:
 
 def _limit_resources(limits: WorkerLimits) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    if limits.memory_limit_bytes:
-        kind = resource.RLIMIT_AS if limits.memory_limit_kind == "as" else resource.RLIMIT_DATA
-        resource.setrlimit(kind, (limits.memory_limit_bytes, limits.memory_limit_bytes))
+    # On CUDA the limit (RLIMIT_DATA) is set by verify.load once the CUDA context exists: the driver
+    # reserves huge address ranges at init, which an address-space limit would refuse.
+    if limits.memory_limit_bytes and limits.memory_limit_kind == "as":
+        resource.setrlimit(resource.RLIMIT_AS, (limits.memory_limit_bytes, limits.memory_limit_bytes))
     # Ignored for root (the server counts processes instead), effective for everyone else.
     with contextlib.suppress(ValueError, OSError):
         resource.setrlimit(resource.RLIMIT_NPROC, (limits.max_processes * 4, limits.max_processes * 4))

@@ -265,6 +265,7 @@ def evaluate(request: dict[str, Any], emit: Any) -> None:
     outcome.update(
         id=request["id"],
         event="done",
+        pgid=pid,
         phase=sup.phase,
         payload=sup.payload,
         ready_s=sup.ready_s,

@@ -211,11 +211,11 @@ def test_verdicts_are_json(worker) -> None:
 # ---------------------------------------------------------------- GPU classes (native CUDA)
 
 GPU_CASES = [
-    ("gpu_side_stream.py", "side-stream", (Status.rejected, {"output-changed-after-return"})),
-    ("gpu_uninit_shared.py", None, (Status.incorrect, {"mismatch", "nondeterministic"})),
-    ("gpu_stale_kernel.py", None, (Status.incorrect, {"mismatch"})),
-    ("torch_fallback.py", "no-custom-kernel", (Status.rejected, {"no-custom-kernel"})),
-    ("torch_does_work.py", "torch-op-in-forward", (Status.rejected, {"library-kernel"})),
+    ("gpu_side_stream.py", "relu", "side-stream", (Status.rejected, {"output-changed-after-return"})),
+    ("gpu_uninit_shared.py", "relu", None, (Status.incorrect, {"mismatch", "nondeterministic"})),
+    ("gpu_stale_kernel.py", "relu", None, (Status.incorrect, {"mismatch"})),
+    ("torch_fallback.py", "relu", "no-custom-kernel", (Status.rejected, {"no-custom-kernel"})),
+    ("torch_does_work.py", "relu_large", "torch-op-in-forward", (Status.rejected, {"library-kernel"})),
 ]
 
 
@@ -227,15 +227,16 @@ def gpu_worker() -> Iterator[WorkerClient]:
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize(("file", "guard_rule", "dynamic"), GPU_CASES, ids=[c[0] for c in GPU_CASES])
-def test_gpu_hacks(gpu_worker, file, guard_rule, dynamic) -> None:
+@pytest.mark.parametrize(("file", "task_name", "guard_rule", "dynamic"), GPU_CASES, ids=[c[0] for c in GPU_CASES])
+def test_gpu_hacks(gpu_worker, file, task_name, guard_rule, dynamic) -> None:
     settings = {**FAST, "device": "cuda", "allow_torch": False}
-    guarded = Sandbox(SandboxConfig(**settings), worker=gpu_worker)(task("relu"), candidate(file))  # type: ignore[arg-type]
+    guarded = Sandbox(SandboxConfig(**settings), worker=gpu_worker)(task(task_name), candidate(file))  # type: ignore[arg-type]
     if guard_rule is not None:
         assert (guarded.status, guarded.rule) == (Status.rejected, guard_rule), guarded.message
-    dynamic_only = Sandbox(SandboxConfig(**settings, skip_guard=True), worker=gpu_worker)(
-        task("relu"), candidate(file)
-    )  # type: ignore[arg-type]
+    else:
+        assert (guarded.status, guarded.rule) in {(dynamic[0], r) for r in dynamic[1]}, guarded.message
+    config = SandboxConfig(**settings, skip_guard=True)  # type: ignore[arg-type]
+    dynamic_only = Sandbox(config, worker=gpu_worker)(task(task_name), candidate(file))
     status, rules = dynamic
-    assert dynamic_only.status == status, dynamic_only.message
+    assert dynamic_only.status == status, f"{dynamic_only.message}\n{dynamic_only.log}"
     assert dynamic_only.rule in rules, dynamic_only.message

@@ -1,0 +1,81 @@
+"""The launch check's decision on kernel event lists (fixtures written from documented name formats,
+see their _provenance), plus the event extraction on a real torch.profiler run on the CPU."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from kernelwright.contracts import Status
+from kernelwright.sandbox.launch_check import (
+    KernelEvent,
+    classify,
+    is_own_kernel,
+    judge_launches,
+    profiler_kernel_events,
+)
+from kernelwright.sandbox.verify_checks import CheckFailed
+
+FIXTURES = json.loads((Path(__file__).parent / "fixtures" / "launch_events.json").read_text())
+
+
+def events(name: str) -> list[KernelEvent]:
+    return [KernelEvent(n, d) for n, d in FIXTURES[name]]
+
+
+def test_own_kernel_names_match_plain_demangled_and_mangled_forms() -> None:
+    assert is_own_kernel("relu_kernel", ["relu_kernel"])
+    assert is_own_kernel("void softmax_rows<256>(float const*, float*, int, int)", ["softmax_rows"])
+    assert is_own_kernel("_Z17fused_bias_gelu_kPKfS0_Pfii", ["fused_bias_gelu_k"])
+    assert not is_own_kernel("relu_kernel_v2", ["relu_kernel"])
+    assert not is_own_kernel("void at::native::relu_kernel(float*)", ["relu_kernel"])
+
+
+@pytest.mark.parametrize(("fixture", "own"), [("honest_native", ["relu_kernel"]), ("honest_templated", ["softmax_rows"])])
+def test_honest_launches_pass(fixture: str, own: list[str]) -> None:
+    judge_launches(events(fixture), own, 0.5)
+    report = classify(events(fixture), own)
+    assert report.own_fraction == 1.0 and report.glue_us > 0
+
+
+def test_a_cublas_gemm_doing_the_work_is_a_library_kernel() -> None:
+    with pytest.raises(CheckFailed) as err:
+        judge_launches(events("library_gemm"), ["relu_kernel"], 0.5)
+    assert (err.value.status, err.value.rule) == (Status.rejected, "library-kernel")
+    assert "library kernel sm90_xmma_gemm" in err.value.message
+
+
+def test_an_aten_kernel_doing_the_work_is_rejected() -> None:
+    with pytest.raises(CheckFailed) as err:
+        judge_launches(events("aten_does_work"), ["relu_kernel"], 0.5)
+    assert err.value.rule == "library-kernel"
+    assert "launch_clamp_scalar" in err.value.message
+
+
+def test_no_own_kernel_names_where_the_time_went() -> None:
+    with pytest.raises(CheckFailed) as err:
+        judge_launches(events("no_own_kernel"), ["conv_kernel"], 0.5)
+    assert err.value.rule == "no-custom-kernel"
+    assert "implicit_gemm" in err.value.message
+
+
+def test_fused_tasks_use_the_lower_threshold() -> None:
+    with pytest.raises(CheckFailed):
+        judge_launches(events("fused_level2"), ["fused_bias_gelu_k"], 0.5)
+    judge_launches(events("fused_level2"), ["fused_bias_gelu_k"], 0.2)
+
+
+def test_events_from_a_real_cpu_profile_hold_no_gpu_kernels() -> None:
+    from torch.profiler import ProfilerActivity, profile
+
+    with profile(activities=[ProfilerActivity.CPU]) as prof:
+        torch.relu(torch.randn(64))
+    assert any(e.name == "aten::relu" for e in prof.events())
+    found = profiler_kernel_events(prof)
+    assert found == []
+    with pytest.raises(CheckFailed) as err:
+        judge_launches(found, ["relu_kernel"], 0.5)
+    assert err.value.rule == "no-custom-kernel"

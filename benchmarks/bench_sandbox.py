@@ -153,11 +153,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--full-build", action="store_true", help="also time the full torch-extension nvcc build"
     )
+    parser.add_argument("--no-worker", action="store_true", help="skip benchmarks/bench_worker.py")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO))
     bench_compile(args.repeats, args.full_build)
     worker_bench = Path(__file__).with_name("bench_worker.py")
-    if worker_bench.exists():
+    if worker_bench.exists() and not args.no_worker:
         spec = importlib.util.spec_from_file_location("bench_worker", worker_bench)
         assert spec and spec.loader
         module = importlib.util.module_from_spec(spec)

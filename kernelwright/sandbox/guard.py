@@ -2,6 +2,7 @@
 
 PyTorch policy, per task level: a level-1 task is one op, so any PyTorch compute in the code that
 `ModelNew.forward` reaches is a finding (`torch-op-in-forward`): that op must be a custom kernel.
+A task outside a levelN folder (level 0) gets the level-1 policy, the strict one.
 Level 2/3 candidates may keep PyTorch layers, but forward must launch at least one custom kernel
 (`no-custom-kernel`). `allow_torch=True` switches this policy off and nothing else. Glue is allowed
 everywhere: allocation (empty/zeros/full...), views and reshapes, contiguous, sizes, device moves.

@@ -103,7 +103,10 @@ def diagnose(db: str | None = None, env: Mapping[str, str] | None = None) -> Doc
         llm=llm,
         db_url=display_url(_db_url(db, env)),
     )
-    report.missing = missing_pieces(report, llm_missing) + problems
+    store_problem = store_url_problem(_db_url(db, env))
+    report.missing = (
+        missing_pieces(report, llm_missing) + ([store_problem] if store_problem else []) + problems
+    )
     report.notes = optional_notes(report)
     return report
 
@@ -113,6 +116,24 @@ def _db_url(db: str | None, env: Mapping[str, str] | None) -> str:
 
     env = os.environ if env is None else env
     return db or env.get(ENV_VAR) or DEFAULT_URL
+
+
+def store_url_problem(url: str) -> str | None:
+    """Why the store URL cannot work, read without connecting: unparseable, or no dialect/driver."""
+    from sqlalchemy.engine import make_url
+
+    from kernelwright.store.engine import display_url
+
+    shown = display_url(url)
+    try:
+        make_url(url).get_dialect().import_dbapi()
+    except ImportError as err:
+        return f"The store URL {shown} needs a database driver that is not installed ({err})."
+    except Exception:
+        return (
+            f"The store URL {shown} is not a SQLAlchemy URL with a known database (e.g. sqlite:///store.db)."
+        )
+    return None
 
 
 def missing_pieces(report: DoctorReport, llm_missing: list[str]) -> list[str]:

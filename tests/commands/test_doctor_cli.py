@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from kernelwright.doctor import DoctorReport, NcuInfo, missing_pieces
+from kernelwright.doctor import DoctorReport, NcuInfo, missing_pieces, store_url_problem
 from kernelwright.profiler.nvml import list_gpus
 
 SECRET_KEY = "sk-test-0123456789-SECRET"
@@ -108,3 +108,12 @@ def test_missing_pieces_name_each_absent_requirement() -> None:
     no_nvrtc = missing_pieces(report_with(nvrtc=None), ["judge model"])
     assert len(no_nvrtc) == 2 and no_nvrtc[0].startswith("NVRTC cannot be loaded")
     assert "missing: judge model" in no_nvrtc[1]
+
+
+def test_store_url_problems_are_found_without_connecting() -> None:
+    assert store_url_problem("sqlite:///store.db") is None
+    assert store_url_problem("postgresql+psycopg://kw:pw@nowhere.invalid/db") is None
+    unparsable = store_url_problem("not a url")
+    assert unparsable is not None and "is not a SQLAlchemy URL" in unparsable
+    unknown = store_url_problem("nosuchdb://kw:hunter2@h/x")
+    assert unknown is not None and "hunter2" not in unknown and "kw:***@h" in unknown

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Select, and_, func, select
+from sqlalchemy.orm import aliased
 
 from kernelwright.contracts import Attempt, LLMCall, Metric, Task, TimingStats
 from kernelwright.store.models import (
@@ -106,25 +107,24 @@ class StoreQueries(StoreSessions):
 
     def best_recomputed(self, gpu_name: str | None = None) -> list[BestEntry]:
         """The same leaderboard derived from the attempts themselves (audits the `best` table)."""
-        ranked = best_candidates_select(gpu_name).subquery()
+        chosen = best_attempts_select(gpu_name).subquery()
         stmt = (
             select(
                 TaskModel.key,
                 TaskModel.name,
                 TaskModel.level,
-                ranked.c.gpu_name,
-                ranked.c.attempt_id,
+                AttemptModel.gpu_name,
+                AttemptModel.id.label("attempt_id"),
                 AttemptModel.run_id,
-                ranked.c.candidate_median_ms,
-                ranked.c.speedup_vs_eager,
-                ranked.c.speedup_vs_compiled,
+                AttemptModel.candidate_median_ms,
+                AttemptModel.speedup_vs_eager,
+                AttemptModel.speedup_vs_compiled,
                 AttemptModel.created_at.label("updated_at"),
             )
-            .select_from(ranked)
-            .join(TaskModel, ranked.c.task_id == TaskModel.id)
-            .join(AttemptModel, ranked.c.attempt_id == AttemptModel.id)
-            .where(ranked.c.rank == 1)
-            .order_by(TaskModel.level, TaskModel.name, ranked.c.gpu_name)
+            .select_from(chosen)
+            .join(AttemptModel, AttemptModel.id == chosen.c.attempt_id)
+            .join(TaskModel, TaskModel.id == chosen.c.task_id)
+            .order_by(TaskModel.level, TaskModel.name, AttemptModel.gpu_name)
         )
         with self._read() as s:
             return [_best_entry(row._mapping) for row in s.execute(stmt)]
@@ -191,35 +191,40 @@ class StoreQueries(StoreSessions):
             )
 
 
-def best_candidates_select(gpu_name: str | None = None) -> Select[Any]:
-    """Attempts eligible for best, ranked within (task, GPU) by time; ties go to the earliest, as in
-    the maintained table where only a strictly faster attempt replaces the holder."""
-    rank = (
-        func.row_number()
-        .over(
-            partition_by=(AttemptModel.task_id, AttemptModel.gpu_name),
-            order_by=(AttemptModel.candidate_median_ms, AttemptModel.id),
-        )
-        .label("rank")
-    )
-    stmt = select(
-        AttemptModel.task_id,
-        AttemptModel.gpu_name,
-        AttemptModel.id.label("attempt_id"),
-        AttemptModel.candidate_median_ms,
-        AttemptModel.speedup_vs_eager,
-        AttemptModel.speedup_vs_compiled,
-        rank,
-    ).where(
-        and_(
-            AttemptModel.status == "ok",
-            AttemptModel.candidate_median_ms.is_not(None),
-            AttemptModel.candidate_median_ms > 0,
-        )
-    )
+def best_attempts_select(gpu_name: str | None = None) -> Select[Any]:
+    """(task_id, gpu_name, attempt_id) of the best attempt of each (task, GPU), from the attempts.
+
+    Two grouped passes that both read only the covering index (task, GPU, status, median): the
+    fastest median per group, then the earliest attempt with it, since in the maintained table only
+    a strictly faster attempt replaces the holder. A window function would sort every 'ok' row."""
+    eligible = [AttemptModel.status == "ok", AttemptModel.candidate_median_ms > 0]  # > 0 also drops NULL
     if gpu_name is not None:
-        stmt = stmt.where(AttemptModel.gpu_name == gpu_name)
-    return stmt
+        eligible.append(AttemptModel.gpu_name == gpu_name)
+    fastest = (
+        select(
+            AttemptModel.task_id,
+            AttemptModel.gpu_name,
+            func.min(AttemptModel.candidate_median_ms).label("median_ms"),
+        )
+        .where(*eligible)
+        .group_by(AttemptModel.task_id, AttemptModel.gpu_name)
+        .subquery("fastest")
+    )
+    holder = aliased(AttemptModel, name="holder")
+    return (
+        select(fastest.c.task_id, fastest.c.gpu_name, func.min(holder.id).label("attempt_id"))
+        .select_from(fastest)
+        .join(
+            holder,
+            and_(
+                holder.task_id == fastest.c.task_id,
+                holder.gpu_name == fastest.c.gpu_name,
+                holder.status == "ok",
+                holder.candidate_median_ms == fastest.c.median_ms,
+            ),
+        )
+        .group_by(fastest.c.task_id, fastest.c.gpu_name)
+    )
 
 
 def _attempts_select() -> Select[Any]:

@@ -25,7 +25,7 @@ from kernelwright.store.models import (
     RunModel,
     TaskModel,
 )
-from kernelwright.store.queries import StoreQueries, best_candidates_select
+from kernelwright.store.queries import StoreQueries, best_attempts_select
 from kernelwright.store.serialize import (
     attempt_values,
     json_safe,
@@ -145,13 +145,15 @@ class SqlStore(StoreQueries):
 
     def rebuild_best(self) -> int:
         """Recomputes the whole `best` table from the attempts (after a bulk import); returns its size."""
-        ranked = best_candidates_select().subquery()
-        columns = ("task_id", "gpu_name", "attempt_id", "candidate_median_ms")
+        chosen = best_attempts_select().subquery()
         source = select(
-            *(ranked.c[c] for c in columns),
-            ranked.c.speedup_vs_eager,
-            ranked.c.speedup_vs_compiled,
-        ).where(ranked.c.rank == 1)
+            chosen.c.task_id,
+            chosen.c.gpu_name,
+            chosen.c.attempt_id,
+            AttemptModel.candidate_median_ms,
+            AttemptModel.speedup_vs_eager,
+            AttemptModel.speedup_vs_compiled,
+        ).join(AttemptModel, AttemptModel.id == chosen.c.attempt_id)
         with self._write() as s:
             s.execute(delete(BestModel))
             rows = [{**row._mapping, "updated_at": _now()} for row in s.execute(source)]

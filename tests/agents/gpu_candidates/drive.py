@@ -5,7 +5,9 @@ this folder (round 0: <task>/seed.py, round 1: <task>/fast.py, with a Judge plan
 real CLI runs them through the sandbox (and, for the first task, the profiler), and the speedups
 the store holds (`kernelwright show TASK --json`) are written to OUT/<task>.json and printed.
 
-    python3 tests/agents/gpu_candidates/drive.py OUT_DIR
+    python3 tests/agents/gpu_candidates/drive.py OUT_DIR [--compile-only]
+
+--compile-only is the CPU dry run of the same plumbing (NVRTC and the guard instead of the GPU).
 """
 
 from __future__ import annotations
@@ -37,11 +39,11 @@ def fenced(path: Path) -> str:
     return f"Here is the kernel.\n\n```python\n{path.read_text()}```\n"
 
 
-def run_task(task: str, out: Path, env: dict[str, str], profile: bool, timeout_s: float) -> dict:
+def run_task(task: str, out: Path, env: dict[str, str], profile: bool, timeout_s: float, dry: bool) -> dict:
     stem = task.split("/")[1]
     with running_server() as server:
         server.script("coder", [fenced(HERE / stem / "seed.py"), fenced(HERE / stem / "fast.py")])
-        server.script("judge", [PLAN])
+        server.script("judge", [], then=PLAN)  # a repair round (seed incorrect) still gets an answer
         env = {**env, "OPENAI_BASE_URL": server.base_url}
         args = [
             "optimize",
@@ -54,7 +56,9 @@ def run_task(task: str, out: Path, env: dict[str, str], profile: bool, timeout_s
             "--out",
             str(out / "kernels"),
         ]
-        if not profile:
+        if dry:
+            args.append("--compile-only")
+        elif not profile:
             args.append("--no-profile")
         start = time.monotonic()
         try:
@@ -79,9 +83,17 @@ def main() -> int:
     env.update(OPENAI_API_KEY="sk-gpu-check", KERNELWRIGHT_CODER_MODEL="coder", KERNELWRIGHT_JUDGE_MODEL="judge",
                KERNELWRIGHT_DB=f"sqlite:///{out / 'store.db'}")  # fmt: skip
     failures = 0
+    summary = []
     for i, task in enumerate(TASKS):
-        r = run_task(task, out, env, profile=i == 0, timeout_s=70 if i == 0 else 35)
+        r = run_task(
+            task, out, env, profile=i == 0, timeout_s=55 if i == 0 else 35, dry="--compile-only" in sys.argv
+        )
         failures += r["rc"] != 0
+        summary.append(
+            {"task": task, "rc": r["rc"], "wall_s": r["wall_s"],
+             "speedups": [(a["round"], a["status"], a["speedup_vs_eager"]) for a in r["attempts"]]}
+        )  # fmt: skip
+        (out / "summary.json").write_text(json.dumps(summary, indent=1))
         print(f"{task}: rc={r['rc']} wall {r['wall_s']} s")
         for a in r["attempts"]:
             speed = f"{a['speedup_vs_eager']:.3f}x" if a["speedup_vs_eager"] is not None else "-"

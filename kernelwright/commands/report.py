@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from kernelwright.contracts import Verdict
 from kernelwright.errors import ConfigError
 
 DbOption = Annotated[
@@ -98,9 +99,7 @@ def export(
 
 
 def reeval(
-    gpu: Annotated[
-        bool, typer.Option("--gpu", help="Evaluate on the GPU (the only mode; kept explicit).")
-    ] = True,
+    gpu: Annotated[int, typer.Option("--gpu", help="Index of this machine's GPU to re-time on.")] = 0,
     task: Annotated[str | None, typer.Option("--task", help="Only this task (key or name).")] = None,
     db: DbOption = None,
 ) -> None:
@@ -108,14 +107,16 @@ def reeval(
     from kernelwright.report.reeval import reeval_best
     from kernelwright.store import open_store
 
+    def show(key: str, verdict: Verdict) -> None:
+        speed = "-" if verdict.speedup_vs_eager is None else f"{verdict.speedup_vs_eager:.2f}x"
+        console.print(f"{key}: {verdict.status.value} {speed} on {verdict.gpu_name}", highlight=False)
+
     store = open_store(db)
     try:
-        results = reeval_best(store, task_filter=task)
+        results = reeval_best(store, task_filter=task, gpu_index=gpu, on_result=show)
     finally:
         store.close()
-    for key, verdict in results:
-        speed = "-" if verdict.speedup_vs_eager is None else f"{verdict.speedup_vs_eager:.2f}x"
-        console.print(f"{key}: {verdict.status} {speed} on {verdict.gpu_name}")
+    console.print(f"Re-evaluated {len(results)} kernels; `kernelwright leaderboard` compares the GPUs.")
 
 
 def register(app: typer.Typer) -> None:

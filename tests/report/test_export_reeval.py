@@ -79,13 +79,14 @@ def test_export_picks_the_named_gpu_and_refuses_unknown_tasks(
     assert done.returncode == 0, done.stderr
     assert (out / "model_new.py").read_text().endswith("# level1/1_A round 0\n")
 
-    for task in ("3_C", "nope"):  # 3_C never had a correct kernel
-        bad = _kw(
-            "export", "--task", task, "-o", str(tmp_path / task), "--db", fixture_store.url, cwd=tmp_path
-        )
-        assert bad.returncode == 2 and "Traceback" not in bad.stderr
-        assert f"no correct, measured kernel for task '{task}'" in bad.stderr
-        assert not (tmp_path / task).exists()
+    bad = _kw(
+        "export", "--task", "nope", "-o", str(tmp_path / "nope"), "--db", fixture_store.url, cwd=tmp_path
+    )
+    assert bad.returncode == 2 and "Traceback" not in bad.stderr
+    assert "no correct, measured kernel for task 'nope'" in bad.stderr
+    assert not (tmp_path / "nope").exists()
+    with pytest.raises(TaskError, match="no correct, measured kernel for task '3_C'"):  # never correct
+        pick_best(fixture_store.store, "3_C")
 
 
 class RecordedL4:

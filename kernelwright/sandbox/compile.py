@@ -70,6 +70,8 @@ class CompileConfig(BaseModel):
     """Wall-time limit for one nvcc run; a torch-extension source can take minutes."""
     nvcc_include_dirs: list[str] = Field(default_factory=list)
     """Extra -I folders for nvcc only (e.g. torch's headers for a full load_inline build)."""
+    cxx_std: str = "c++17"
+    """C++ dialect; torch's own headers (full builds of load_inline sources) need c++20."""
     line_info: bool = True
     """Emit line information so profilers can point at source lines; does not change codegen."""
 
@@ -142,7 +144,7 @@ def _cached_or_compile(
 def _compile_nvrtc(source: str, arch: str, options: Sequence[str], config: CompileConfig) -> CompileResult:
     from cuda.bindings import nvrtc
 
-    opts = [f"--gpu-architecture={arch}", "--std=c++17", "--ptxas-options=-v", *options]
+    opts = [f"--gpu-architecture={arch}", f"--std={config.cxx_std}", "--ptxas-options=-v", *options]
     if config.line_info:
         opts.append("--generate-line-info")
     opts += [f"-I{d}" for d in cuda_include_dirs()]
@@ -170,7 +172,17 @@ def _compile_nvcc(source: str, arch: str, options: Sequence[str], config: Compil
     with tempfile.TemporaryDirectory(prefix="kw-nvcc-") as tmp:
         src, out = Path(tmp) / SOURCE_NAME, Path(tmp) / "candidate.cubin"
         src.write_text(source)
-        cmd = [nvcc, "-cubin", f"-arch={arch}", "-std=c++17", "-Xptxas", "-v", "-o", str(out), str(src)]
+        cmd = [
+            nvcc,
+            "-cubin",
+            f"-arch={arch}",
+            f"-std={config.cxx_std}",
+            "-Xptxas",
+            "-v",
+            "-o",
+            str(out),
+            str(src),
+        ]
         cmd[1:1] = [*options, *(f"-I{d}" for d in config.nvcc_include_dirs)]
         if config.line_info:
             cmd.insert(1, "-lineinfo")

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 from kernelwright.contracts import Candidate, KernelResources, Status, Task, Verdict
 from kernelwright.sandbox.candidate_source import CandidateSyntaxError, cuda_sources, detect_build
-from kernelwright.sandbox.compile import CompileConfig, CompileResult, compile_cuda
+from kernelwright.sandbox.compile import CompileConfig, CompileResult, compile_cuda, cuda_include_dirs
 from kernelwright.sandbox.guard import check
 from kernelwright.sandbox.load_inline_extract import NEEDS_STD, extract, extraction_failed
 
@@ -93,9 +93,14 @@ def compile_cuda_source(
 def _full_build_config(config: StaticCheckConfig) -> CompileConfig:
     from torch.utils.cpp_extension import include_paths
 
-    includes = [*include_paths(), sysconfig.get_paths()["include"]]
+    # torch's CUDA headers include the CUDA libraries' headers (cusparse.h...): the wheel's folder
+    # has them where the toolkit install may not.
+    includes = [*include_paths(), sysconfig.get_paths()["include"], *cuda_include_dirs()]
     return CompileConfig(
-        backend="nvcc", nvcc_include_dirs=includes, nvcc_timeout_s=config.full_build_timeout_s
+        backend="nvcc",
+        nvcc_include_dirs=includes,
+        nvcc_timeout_s=config.full_build_timeout_s,
+        cxx_std="c++20",
     )
 
 

@@ -140,3 +140,36 @@ def test_when_extraction_finds_no_kernel_the_full_build_decides_with_a_warning()
     assert verdict.status == Status.ok, verdict.message + verdict.log
     assert verdict.kernel_names == ["twice"] and verdict.resources[0].registers_per_thread > 0
     assert "extraction failed" in verdict.message and "nvcc" in verdict.log
+
+
+@pytest.mark.slow
+def test_extracted_device_code_matches_the_full_torch_extension_build() -> None:
+    """The shortcut must not change the answer: NVRTC on the extracted device code reports the same
+    resources as nvcc on the whole load_inline source with torch's headers (~1.5 min on 2 cores)."""
+    from kernelwright.sandbox.candidate_source import cuda_sources
+    from kernelwright.sandbox.compile import compile_cuda, nvcc_path
+    from kernelwright.sandbox.static_check import (
+        StaticCheckConfig,
+        _full_build_config,
+        compile_cuda_source,
+        torch_extension_options,
+    )
+
+    if nvcc_path() is None:
+        pytest.skip("nvcc is not installed here")
+    (source,) = cuda_sources((HONEST / "13_SiLU.compat.py").read_text())
+    extracted = compile_cuda_source(source, "compat", "sm_90")
+    full = compile_cuda(
+        source, "sm_90", torch_extension_options(), config=_full_build_config(StaticCheckConfig())
+    )
+    assert extracted.backend == "nvrtc" and full.backend == "nvcc" and full.ok, full.log
+    assert extracted.kernel_names == full.kernel_names == ["silu_kernel"]
+    fields = (
+        "registers_per_thread",
+        "spill_stores_bytes",
+        "spill_loads_bytes",
+        "shared_bytes",
+        "local_bytes",
+    )
+    for a, b in zip(extracted.resources, full.resources, strict=True):
+        assert a.model_dump(include=set(fields)) == b.model_dump(include=set(fields))

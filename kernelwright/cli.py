@@ -44,8 +44,13 @@ def main() -> None:
         sys.exit(exit_.exit_code)
     except Exception as err:  # click usage errors arrive here when standalone_mode is off
         import click
+        from typer.exceptions import TyperException
 
-        if isinstance(err, click.ClickException):
+        # typer >= 0.20 vendors click: its usage errors are typer._click's ClickException, which is a
+        # TyperException (with show/exit_code), not a click.ClickException.
+        if isinstance(err, click.ClickException) or (
+            isinstance(err, TyperException) and hasattr(err, "show")
+        ):
             err.show()
             sys.exit(err.exit_code)
         raise

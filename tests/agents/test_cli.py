@@ -178,3 +178,9 @@ def test_ctrl_c_marks_the_run_interrupted_and_keeps_its_attempts(server, tmp_pat
         [run] = store.runs()
         assert run.status == "interrupted"
         assert [a.verdict.status.value for a in store.attempts(run.id)] == ["compile_error"]
+
+
+def test_unknown_option_is_a_usage_error_not_a_traceback(server, tmp_path: Path) -> None:
+    proc = kw(["optimize", "--task", "relu", "--roundz", "3"], cli_env(tmp_path, server), tmp_path)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "No such option: --roundz" in proc.stderr

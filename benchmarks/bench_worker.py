@@ -51,10 +51,17 @@ def warm_jobs(device: str, jobs: int) -> dict[str, Any]:
             round_trip.append(time.perf_counter() - started)
             if reply.get("ready_s") is not None:
                 ready.append(reply["ready_s"])
-            statuses.add(((reply.get("payload") or {}).get("verdict") or {}).get("status", reply.get("outcome")))
+            statuses.add(
+                ((reply.get("payload") or {}).get("verdict") or {}).get("status", reply.get("outcome"))
+            )
     finally:
         client.close()
-    return {"server_start_s": server_start_s, "ready_s": ready, "round_trip_s": round_trip, "statuses": statuses}
+    return {
+        "server_start_s": server_start_s,
+        "ready_s": ready,
+        "round_trip_s": round_trip,
+        "statuses": statuses,
+    }
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
@@ -72,12 +79,16 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         "round_trip_median_s": statistics.median(warm["round_trip_s"]),
     }
     print(f"worker ready time ({args.device}, {args.jobs} jobs, python {sys.version.split()[0]})")
-    print(f"  cold `python -c 'import torch'`   median {figures['cold_import_torch_s']:.3f} s  ({len(cold)} runs)")
+    print(
+        f"  cold `python -c 'import torch'`   median {figures['cold_import_torch_s']:.3f} s  ({len(cold)} runs)"
+    )
     print(f"  warm server start (once)          {figures['server_start_s']:.3f} s")
     print(f"  warm fork ready                    median {figures['warm_ready_median_s'] * 1e3:.1f} ms, "
           f"max {figures['warm_ready_max_s'] * 1e3:.1f} ms  (target <= 300 ms)")  # fmt: skip
     print(f"  small evaluation round trip        median {figures['round_trip_median_s']:.3f} s")
-    print(f"  cold import / warm ready           {figures['cold_import_torch_s'] / figures['warm_ready_median_s']:.0f}x")
+    print(
+        f"  cold import / warm ready           {figures['cold_import_torch_s'] / figures['warm_ready_median_s']:.0f}x"
+    )
     print(f"  verdicts: {sorted(map(str, warm['statuses']))}")
     return figures
 

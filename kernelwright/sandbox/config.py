@@ -35,9 +35,10 @@ class SandboxConfig(BaseModel):
     memory_limit_gb: float | None = 16.0
     """Address-space limit of the worker child (RLIMIT_AS on CPU, RLIMIT_DATA on CUDA, whose driver
     reserves huge virtual ranges); None for no limit."""
-    max_processes: int = 16
+    max_processes: int = 64
     """Processes the child's group may hold before it is killed as a fork bomb (root ignores
-    RLIMIT_NPROC, so the server counts them)."""
+    RLIMIT_NPROC, so the server counts them). A load_inline build runs ninja and nvcc in the group,
+    with MAX_JOBS=4 unless set."""
     output_limit_chars: int = 4000
     """Tail of the candidate's stdout/stderr kept in the verdict log."""
     timing: bool = True
@@ -100,5 +101,5 @@ class WorkerLimits(BaseModel):
     run_timeout_s: float = 120.0
     memory_limit_bytes: int | None = None
     memory_limit_kind: Literal["as", "data"] = "as"
-    max_processes: int = 16
+    max_processes: int = 64
     output_limit_chars: int = 4000

@@ -243,7 +243,9 @@ class Sandbox:
             launch_min_own_fraction=min_fraction,
             own_kernel_names=list(static.kernel_names),
             audit=cfg.audit,
-            data_limit_after_cuda_init_bytes=self._limits().memory_limit_bytes if cfg.device == "cuda" else None,
+            data_limit_after_cuda_init_bytes=self._limits().memory_limit_bytes
+            if cfg.device == "cuda"
+            else None,
         )
 
     def _cached_baseline(self, task: Task, gpu_name: str | None) -> Any | None:

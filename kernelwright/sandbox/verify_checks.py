@@ -5,6 +5,7 @@ verify.py sequences them; a failed check raises CheckFailed with the status and 
 
 from __future__ import annotations
 
+import sys
 import time
 import types
 from collections.abc import Iterable, Sequence
@@ -167,6 +168,19 @@ def compare(actual: torch.Tensor, expected: torch.Tensor, atol: float, rtol: flo
 TIMER_OWNERS = ("time", "torch.cuda", "torch.cuda.Event")
 
 
+def _harness_owners() -> dict[str, Any]:
+    """The verifier's own modules and session class: patching them would fake a verdict."""
+    from kernelwright.sandbox import launch_check, timing, verify
+
+    return {
+        "kernelwright.sandbox.verify": verify,
+        "kernelwright.sandbox.verify_checks": sys.modules[__name__],
+        "kernelwright.sandbox.timing": timing,
+        "kernelwright.sandbox.launch_check": launch_check,
+        "kernelwright.sandbox.verify.Session": verify.Session,
+    }
+
+
 class TorchSnapshot:
     """Identity of every callable attribute of torch, its functional modules, time, and the
     reference's own module and layer classes, taken before the candidate is imported."""
@@ -187,6 +201,7 @@ class TorchSnapshot:
             "torch.cuda.Event": torch.cuda.Event,
             "reference": reference_module,
         }
+        owners.update(_harness_owners())
         for layer in reference_model.modules():
             cls = type(layer)
             owners.setdefault(f"{cls.__module__}.{cls.__qualname__}", cls)
@@ -222,6 +237,8 @@ class TorchSnapshot:
                 # `==` as well: attribute access on C types builds a new (equal) bound method each time.
                 if current is not value and current != value:
                     rule = "timer-patched" if label in TIMER_OWNERS else "torch-patched"
+                    if label.startswith("kernelwright."):
+                        rule = "harness-patched"
                     raise CheckFailed(Status.rejected, rule, f"the candidate replaced {label}.{name}")
         flags = self._global_flags()
         for name, value in self._flags.items():

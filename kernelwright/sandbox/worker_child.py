@@ -6,7 +6,6 @@ on timeout. The child reports on one pipe, as JSON lines tagged with the evaluat
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import resource
@@ -42,9 +41,8 @@ def _limit_resources(limits: WorkerLimits) -> None:
     # reserves huge address ranges at init, which an address-space limit would refuse.
     if limits.memory_limit_bytes and limits.memory_limit_kind == "as":
         resource.setrlimit(resource.RLIMIT_AS, (limits.memory_limit_bytes, limits.memory_limit_bytes))
-    # Ignored for root (the server counts processes instead), effective for everyone else.
-    with contextlib.suppress(ValueError, OSError):
-        resource.setrlimit(resource.RLIMIT_NPROC, (limits.max_processes * 4, limits.max_processes * 4))
+    # No RLIMIT_NPROC: root ignores it and for other users it counts all their processes; the server
+    # counts the group's processes instead.
 
 
 def setup_process(limits: WorkerLimits, workdir: str, result_fd: int) -> None:
@@ -54,6 +52,10 @@ def setup_process(limits: WorkerLimits, workdir: str, result_fd: int) -> None:
     os.environ.clear()
     os.environ.update(clean)
     os.environ["TMPDIR"] = workdir
+    # Keep legitimate helpers under the process-count limit: inductor's compile-worker pool and a
+    # load_inline build's parallel nvcc jobs would otherwise scale with the machine's cores.
+    os.environ["TORCHINDUCTOR_COMPILE_THREADS"] = "1"
+    os.environ.setdefault("MAX_JOBS", "4")
     os.chdir(workdir)
     _limit_resources(limits)
 

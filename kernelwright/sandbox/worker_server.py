@@ -192,7 +192,10 @@ def _drain(fd: int, sup: _Supervision, nonce: str) -> None:
 def _describe_exit(status: int) -> str:
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
-        name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
+        try:
+            name = signal.Signals(sig).name
+        except ValueError:
+            name = str(sig)
         hint = {"SIGSEGV": " (segmentation fault)", "SIGKILL": " (killed, possibly out of memory)"}
         return f"was killed by {name}{hint.get(name, '')}"
     return f"exited with status {os.WEXITSTATUS(status)}"

@@ -29,18 +29,23 @@ SECRETS = {"OPENAI_API_KEY": "sk-kwtest-0123456789", "KERNELWRIGHT_DB": "sqlite:
 FAST = {"trials": 5, "timing_min_calls": 10, "timing_min_seconds": 0.0, "warmup_calls": 1,
         "timing_spot_checks": 3, "compile_timeout_s": 60, "run_timeout_s": 20, "memory_limit_gb": 4}  # fmt: skip
 
-# file, task, guard rule (with --allow-torch; None: the guard has nothing to say, rightly or -- for
-# the module-level caches -- not yet: the dynamic check is what catches them),
+# file, task, guard rule (with --allow-torch; None: the guard rightly has nothing to say),
 # dynamic (status, accepted rules) with the guard skipped.
 CASES = [
     ("background_thread.py", "relu", "concurrency", (Status.rejected, {"background-thread"})),
     ("lazy_subclass.py", "relu", "tensor-subclass", (Status.rejected, {"output-type"})),
     ("timer_patch.py", "relu", "monkeypatch", (Status.rejected, {"timer-patched"})),
     ("sync_patch.py", "relu", "monkeypatch", (Status.rejected, {"timer-patched"})),
-    # A pointer-keyed cache hits when fresh values land at a known address: in the trials or, at the
-    # latest, in the timing loop whose inputs change value in place every call.
-    ("cache_by_pointer.py", "relu", None, (Status.incorrect, {"mismatch", "timing-spot-check"})),
-    ("cache_by_value.py", "relu", None, (Status.rejected, {"output-reused"})),
+    # A pointer-keyed cache hits when fresh values land at a known address: in a trial, in its second
+    # run, or at the latest in the timing loop whose inputs change value in place every call; which
+    # comes first depends on where the allocator puts them.
+    (
+        "cache_by_pointer.py",
+        "relu",
+        "memoization",
+        (Status.incorrect, {"mismatch", "nondeterministic", "timing-spot-check"}),
+    ),
+    ("cache_by_value.py", "relu", "memoization", (Status.rejected, {"output-reused"})),
     ("stale_memory.py", "relu", None, (Status.incorrect, {"mismatch"})),
     ("gc_reference.py", "relu", "introspection", (Status.rejected, {"introspection"})),
     ("frame_reference.py", "relu", "introspection", (Status.rejected, {"introspection"})),
@@ -55,6 +60,7 @@ CASES = [
     ("ctypes_segfault.py", "relu", "native-code", (Status.rejected, {"sandbox-ctypes"})),
     ("kill_parent.py", "relu", "process-control", (Status.rejected, {"sandbox-kill"})),
     ("poison_reference.py", "relu", "monkeypatch", (Status.rejected, {"torch-patched"})),
+    ("patch_harness.py", "relu", "monkeypatch", (Status.rejected, {"harness-patched"})),
     ("infinite_loop.py", "relu", None, (Status.timeout, {"run-time-limit"})),
     ("os_exit.py", "relu", "process-control", (Status.crashed, {"process-died"})),
     ("segfault.py", "relu", None, (Status.crashed, {"process-died"})),
@@ -227,7 +233,9 @@ def gpu_worker() -> Iterator[WorkerClient]:
 
 
 @pytest.mark.gpu
-@pytest.mark.parametrize(("file", "task_name", "guard_rule", "dynamic"), GPU_CASES, ids=[c[0] for c in GPU_CASES])
+@pytest.mark.parametrize(
+    ("file", "task_name", "guard_rule", "dynamic"), GPU_CASES, ids=[c[0] for c in GPU_CASES]
+)
 def test_gpu_hacks(gpu_worker, file, task_name, guard_rule, dynamic) -> None:
     settings = {**FAST, "device": "cuda", "allow_torch": False}
     guarded = Sandbox(SandboxConfig(**settings), worker=gpu_worker)(task(task_name), candidate(file))  # type: ignore[arg-type]

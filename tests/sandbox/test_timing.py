@@ -69,7 +69,9 @@ def test_sandbox_times_candidate_and_reference_interleaved(worker: WorkerClient)
     config = SandboxConfig(device="cpu", allow_torch=True, timing_min_calls=30, timing_min_seconds=0.0,
                            warmup_calls=2, memory_limit_gb=4)  # fmt: skip
     task = find_task(str(HACKS / "tasks" / "matmul.py"))
-    source = "import torch\nclass ModelNew(torch.nn.Module):\n    def forward(self, a, b):\n        return a @ b\n"
+    source = (
+        "import torch\nclass ModelNew(torch.nn.Module):\n    def forward(self, a, b):\n        return a @ b\n"
+    )
     verdict = Sandbox(config, worker=worker)(task, Candidate(source=source))
     assert verdict.status == Status.ok, verdict.message
     assert verdict.candidate_timing.trials == verdict.eager_timing.trials == 30  # type: ignore[union-attr]
@@ -97,6 +99,8 @@ def test_a_pointer_cache_is_caught_by_the_timing_spot_checks(worker: WorkerClien
                            timing_min_calls=20, timing_min_seconds=0.0, timing_spot_checks=20,
                            memory_limit_gb=4)  # fmt: skip
     task = find_task(str(HACKS / "tasks" / "relu.py"))
-    verdict = Sandbox(config, worker=worker)(task, Candidate(source=(HACKS / "cache_by_pointer.py").read_text()))
+    verdict = Sandbox(config, worker=worker)(
+        task, Candidate(source=(HACKS / "cache_by_pointer.py").read_text())
+    )
     assert verdict.status == Status.incorrect
-    assert verdict.rule in {"timing-spot-check", "mismatch"}
+    assert verdict.rule in {"timing-spot-check", "mismatch", "nondeterministic"}

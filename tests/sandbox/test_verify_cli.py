@@ -43,7 +43,9 @@ def test_honest_candidate_json_and_exit_zero() -> None:
 
 
 def test_rejected_candidate_table_and_exit_code() -> None:
-    result = kw("verify", "--task", RELU, str(HACKS / "poison_reference.py"), *QUICK, "--allow-torch", "--no-timing")
+    result = kw(
+        "verify", "--task", RELU, str(HACKS / "poison_reference.py"), *QUICK, "--allow-torch", "--no-timing"
+    )
     assert result.returncode == EXIT_CODES[Status.rejected]
     assert "rejected" in result.stdout and "monkeypatch" in result.stdout
     assert "Traceback" not in result.stderr

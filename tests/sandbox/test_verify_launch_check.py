@@ -34,7 +34,9 @@ def test_own_kernel_names_match_plain_demangled_and_mangled_forms() -> None:
     assert not is_own_kernel("void at::native::relu_kernel(float*)", ["relu_kernel"])
 
 
-@pytest.mark.parametrize(("fixture", "own"), [("honest_native", ["relu_kernel"]), ("honest_templated", ["softmax_rows"])])
+@pytest.mark.parametrize(
+    ("fixture", "own"), [("honest_native", ["relu_kernel"]), ("honest_templated", ["softmax_rows"])]
+)
 def test_honest_launches_pass(fixture: str, own: list[str]) -> None:
     judge_launches(events(fixture), own, 0.5)
     report = classify(events(fixture), own)

@@ -16,7 +16,7 @@ from kernelwright.sandbox.worker_server import group_members
 
 TASK = (Path(__file__).parent / "hacks" / "tasks" / "relu.py").read_text()
 LIMITS = WorkerLimits(compile_timeout_s=30, run_timeout_s=30, memory_limit_bytes=4 << 30)
-PROBE = '''
+PROBE = """
 import os, resource, sys
 import torch
 
@@ -29,7 +29,7 @@ print("STDIN=" + repr(sys.stdin.read()))
 class ModelNew(torch.nn.Module):
     def forward(self, x):
         return torch.clamp_min(x, 0.0)
-'''
+"""
 
 
 def job(candidate: str, **overrides: object) -> WorkerJob:
@@ -95,7 +95,7 @@ def test_output_is_captured_and_truncated(worker: WorkerClient) -> None:
 
 
 def test_forged_results_on_other_descriptors_are_ignored(worker: WorkerClient) -> None:
-    forger = '''
+    forger = """
 import json, os
 import torch
 
@@ -109,7 +109,7 @@ for fd in range(3, 256):
 class ModelNew(torch.nn.Module):
     def forward(self, x):
         return torch.zeros_like(x)
-'''
+"""
     reply = worker.run(job(forger), LIMITS)
     verdict = reply["payload"]["verdict"]
     assert verdict["status"] == "incorrect"
@@ -117,7 +117,7 @@ class ModelNew(torch.nn.Module):
 
 
 def test_background_processes_are_killed_with_the_group(worker: WorkerClient) -> None:
-    spawner = '''
+    spawner = """
 import os, time
 import torch
 
@@ -128,7 +128,7 @@ if os.fork() == 0:
 class ModelNew(torch.nn.Module):
     def forward(self, x):
         return torch.clamp_min(x, 0.0)
-'''
+"""
     reply = worker.run(job(spawner, audit=False), LIMITS)
     assert reply["payload"]["verdict"]["status"] == "ok"
     pgid = None

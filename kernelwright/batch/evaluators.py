@@ -10,11 +10,14 @@ from typing import Any
 
 from kernelwright.batch.pools import LocalPool, RayPool
 from kernelwright.contracts import Candidate, Task, Verdict
-from kernelwright.interfaces import Evaluator
+from kernelwright.interfaces import Evaluator, ProfilerFn
 
 
-def local_gpu_pool(gpu_indices: list[int], *, store: Any, allow_torch: bool = False) -> LocalPool:
-    """One Sandbox (its own warm worker pinned by CUDA_VISIBLE_DEVICES) per selected GPU."""
+def local_gpu_pool(
+    gpu_indices: list[int], *, store: Any, with_profiler: bool = True, allow_torch: bool = False
+) -> LocalPool:
+    """One Sandbox (its own warm worker pinned by CUDA_VISIBLE_DEVICES) and one Profiler per
+    selected GPU; `pool.profile` is then the batch's ProfilerFn."""
     from kernelwright.sandbox.config import SandboxConfig
     from kernelwright.sandbox.evaluate import Sandbox
 
@@ -22,7 +25,12 @@ def local_gpu_pool(gpu_indices: list[int], *, store: Any, allow_torch: bool = Fa
         Sandbox(SandboxConfig(device="cuda", gpu_index=i, allow_torch=allow_torch), store=store)
         for i in gpu_indices
     ]
-    pool = LocalPool(sandboxes, name="gpu")
+    profilers: list[ProfilerFn] | None = None
+    if with_profiler:
+        from kernelwright.profiler.profile import Profiler, ProfilerConfig
+
+        profilers = [Profiler(ProfilerConfig(device_index=i)) for i in gpu_indices]
+    pool = LocalPool(sandboxes, profilers=profilers, name="gpu")
     pool.owned = sandboxes  # type: ignore[attr-defined]
     return pool
 

@@ -18,9 +18,9 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from typing import Any
 
-from kernelwright.contracts import Candidate, Task, Verdict
+from kernelwright.contracts import Candidate, Profile, Task, Verdict
 from kernelwright.errors import ConfigError
-from kernelwright.interfaces import Evaluator
+from kernelwright.interfaces import Evaluator, ProfilerFn
 
 EvaluatorFactory = Callable[[], Evaluator]
 
@@ -37,48 +37,75 @@ class PoolStats:
 
 
 class LocalPool:
-    """A shared queue served by one thread per evaluator; whichever GPU is free takes the next job."""
+    """A shared queue served by one thread per GPU worker; whichever GPU is free takes the next job.
 
-    def __init__(self, evaluators: Sequence[Evaluator], *, name: str = "gpu"):
+    Profiling goes through the same queue (when the workers have profilers), so a profile never
+    runs on a GPU while that GPU is timing another candidate."""
+
+    def __init__(
+        self,
+        evaluators: Sequence[Evaluator],
+        *,
+        profilers: Sequence[ProfilerFn] | None = None,
+        name: str = "gpu",
+    ):
         if not evaluators:
             raise ConfigError("The batch has no evaluation worker: no GPU selected and not --compile-only.")
+        if profilers is not None and len(profilers) != len(evaluators):
+            raise ValueError("one profiler per evaluator, or none")
         self.stats = PoolStats(len(evaluators))
-        self._jobs: queue.Queue[tuple[Task, Candidate, Future[Verdict]] | None] = queue.Queue()
+        self.has_profilers = profilers is not None
+        self._jobs: queue.Queue[tuple[str, tuple[Any, ...], Future[Any]] | None] = queue.Queue()
         self._threads = [
-            threading.Thread(target=self._serve, args=(ev,), name=f"{name}-{i}", daemon=True)
+            threading.Thread(
+                target=self._serve,
+                args=(ev, profilers[i] if profilers else None),
+                name=f"{name}-{i}",
+                daemon=True,
+            )
             for i, ev in enumerate(evaluators)
         ]
         for t in self._threads:
             t.start()
 
-    def _serve(self, evaluator: Evaluator) -> None:
+    def _serve(self, evaluator: Evaluator, profiler: ProfilerFn | None) -> None:
         while True:
             job = self._jobs.get()
             if job is None:
                 return
-            task, candidate, fut = job
+            kind, args, fut = job
             if not fut.set_running_or_notify_cancel():
                 continue
             self.stats.queued -= 1
             self.stats.running += 1
             start = time.perf_counter()
             try:
-                fut.set_result(evaluator(task, candidate))
+                work: Any = evaluator if kind == "evaluate" else profiler
+                fut.set_result(work(*args))
             except BaseException as err:  # delivered to the waiting agent, which owns the reaction
                 fut.set_exception(err)
             finally:
                 self.stats.busy_s += time.perf_counter() - start
                 self.stats.running -= 1
-                self.stats.done += 1
+                self.stats.done += kind == "evaluate"
+
+    def _submit(self, kind: str, *args: Any) -> Future[Any]:
+        fut: Future[Any] = Future()
+        self.stats.queued += 1
+        self._jobs.put((kind, args, fut))
+        return fut
 
     def submit(self, task: Task, candidate: Candidate) -> Future[Verdict]:
-        fut: Future[Verdict] = Future()
-        self.stats.queued += 1
-        self._jobs.put((task, candidate, fut))
-        return fut
+        return self._submit("evaluate", task, candidate)
 
     def __call__(self, task: Task, candidate: Candidate) -> Verdict:
         return self.submit(task, candidate).result()
+
+    def profile(self, task: Task, candidate: Candidate, verdict: Verdict) -> Profile:
+        """interfaces.ProfilerFn, run by a GPU worker between evaluations."""
+        if not self.has_profilers:
+            raise RuntimeError("this pool was built without profilers")
+        return self._submit("profile", task, candidate, verdict).result()
 
     def close(self) -> None:
         for _ in self._threads:
@@ -117,7 +144,9 @@ class RayPool:
             )
         self.stats = PoolStats(int(gpus / num_gpus))
         self._factory_ref = ray.put(factory)
-        self._remote = ray.remote(num_gpus=num_gpus, max_retries=0)(_ray_evaluate)
+        # max_calls=0: keep worker processes (and the Sandbox each one holds warm) across tasks;
+        # Ray would otherwise start a fresh process for every GPU task.
+        self._remote = ray.remote(num_gpus=num_gpus, max_retries=0, max_calls=0)(_ray_evaluate)
 
     def __call__(self, task: Task, candidate: Candidate) -> Verdict:
         self.stats.queued += 1

@@ -132,12 +132,8 @@ def _evaluators(config: Any, store: Any, with_profiler: bool) -> tuple[Any, Any,
         raise ConfigError(
             f"--gpus {config.gpus} mixes GPU models ({', '.join(sorted(names))}); batch one model at a time."
         )
-    profiler = None
-    if with_profiler:
-        from kernelwright.profiler.profile import Profiler
-
-        profiler = Profiler()
-    pool = evaluators.local_gpu_pool(indices, store=store)
+    pool = evaluators.local_gpu_pool(indices, store=store, with_profiler=with_profiler)
+    profiler = pool.profile if with_profiler else None
     return (
         pool,
         profiler,

@@ -45,9 +45,20 @@ def prompt_key(messages: list[dict[str, Any]]) -> str:
     return hashlib.sha256(re.sub(r"\d", "", text).encode()).hexdigest()
 
 
+# The elementwise body per task, so that on a real GPU (scripts/gpu-check.d/60-batch.sh) the same
+# replies are correct kernels for these tasks; other tasks get ReLU (and a real sandbox says so).
+ELEMENTWISE = {
+    "level1/12_GELU": "0.5f * v * (1.f + erff(v * 0.70710678118654752f))",
+    "level1/13_SiLU": "v / (1.f + expf(-v))",
+    "level1/19_ReLU": "v > 0.f ? v : 0.f",
+}
+
+
 def coder_reply(messages: list[dict[str, Any]]) -> str:
     key = prompt_key(messages)
     marker = VERDICTS[int(key[:8], 16) % len(VERDICTS)]
+    text = json.dumps(messages)
+    body = next((expr for task, expr in ELEMENTWISE.items() if task in text), ELEMENTWISE["level1/19_ReLU"])
     return f"""Here is the kernel.
 
 ```python
@@ -59,7 +70,7 @@ from kernelwright.sandbox.native import CudaModule
 CUDA_SOURCE = r'''
 extern "C" __global__ void kernel(const float* __restrict__ x, float* __restrict__ y, long long n) {{
     long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < n) y[i] = x[i] > 0.f ? x[i] : 0.f;
+    if (i < n) {{ float v = x[i]; y[i] = {body}; }}
 }}
 '''
 

@@ -102,7 +102,7 @@ def _check_sqlite_path(url: URL, shown: str) -> None:
     database = url.database
     if not database or database == ":memory:" or database.startswith("file:"):
         return
-    path = Path(database).expanduser()
+    path = Path(database)  # SQLite does not expand ~, so neither does this check
     if path.is_dir():
         raise StoreError(f"the store '{shown}' points at a directory, not a file.")
     if not path.parent.is_dir():

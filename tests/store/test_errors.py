@@ -4,6 +4,8 @@ exits non-zero through the CLI's KernelwrightError handling; the URL is resolved
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -80,3 +82,21 @@ def test_url_resolution_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     store.create_run({}, coder_model="c", judge_model="j", gpu_name="none")
     store.close()
     assert (tmp_path / "store.db").is_file(), "the default store lives in the working directory"
+
+
+def test_cli_turns_a_bad_store_url_into_one_line_and_a_non_zero_exit(tmp_path: Path) -> None:
+    port = _free_port()
+    for url, reason in [
+        ("foodb://localhost/kw", "unknown database kind"),
+        (f"postgresql+psycopg://kw:hunter2@127.0.0.1:{port}/kw", "cannot connect to the store"),
+    ]:
+        done = subprocess.run(
+            [sys.executable, "-c", "from kernelwright.cli import main; main()", "leaderboard", "--db", url],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=120,
+        )
+        assert done.returncode != 0
+        assert "Traceback" not in done.stderr and reason in done.stderr and "hunter2" not in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr

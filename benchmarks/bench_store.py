@@ -9,9 +9,10 @@ What it measures, in one run on one SQLite file (WAL, synchronous=NORMAL, the st
 1. `add_attempt`, one transaction per attempt (what the agent loop does), on a sample;
 2. `add_attempts` in batches of --batch (one transaction per batch), up to --attempts;
    both go through SqlStore's real path: serialisation, task upsert, and the `best` update;
-3. a bulk fill up to --total attempts: rows serialised by the store's own `attempt_values`, inserted
-   with one executemany per batch, then `rebuild_best()` (the documented bulk path: no per-row
-   `best` upsert); its attempts are small (short code, a 3-trial verdict), so the file is ~1 GB;
+3. a bulk fill up to --total attempts: rows serialised by the store's own `attempt_values` (256
+   templates, varied in the indexed columns), inserted with one executemany per batch, then
+   `rebuild_best()` (the documented bulk path: no per-row `best` upsert); its attempts are small
+   (short code, a 3-trial verdict), so the file is ~1 GB;
 4. the best-per-task queries over all of them, median of --repeats: the leaderboard read from the
    maintained `best` table (`best_all`), one task's best (`best`), and the same leaderboard derived
    from the attempts themselves (`best_recomputed`, a window over the covering index).
@@ -92,17 +93,23 @@ def median_ms(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
 def bulk_fill(
     store: SqlStore, rng: random.Random, run_id: int, have: int, total: int, tasks: int, batch: int
 ) -> None:
-    """Rows from the store's own serialiser, inserted by executemany; `best` rebuilt afterwards."""
-    templates = make_attempts(rng, run_id, 256, tasks, 0)
+    """Rows from the store's own serialiser, inserted by executemany; `best` rebuilt afterwards.
+
+    To keep the fill cheap, 256 attempts are serialised once and reused: only the indexed columns
+    (task, GPU, round, median time) vary per row, so the verdict JSON of a filled row is a template's."""
+    templates = [attempt_values(a, 0) for a in make_attempts(rng, run_id, 256, tasks, 0)]
     task_ids = store.ensure_tasks([task_key(i) for i in range(tasks)])
     done = have
     while done < total:
         n = min(batch, total - done)
         rows = []
         for i in range(done, done + n):
-            t = templates[i % len(templates)]
-            row = attempt_values(t, task_ids[task_key(i % tasks)])
-            row["gpu_name"] = GPUS[(i * 7) % len(GPUS)]
+            row = {
+                **templates[rng.randrange(len(templates))],
+                "task_id": task_ids[task_key(i % tasks)],
+                "gpu_name": GPUS[rng.randrange(len(GPUS))],
+                "round": i // tasks,
+            }
             if row["candidate_median_ms"] is not None:
                 row["candidate_median_ms"] = rng.lognormvariate(0.0, 1.0)
             rows.append(row)

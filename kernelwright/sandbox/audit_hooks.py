@@ -95,6 +95,9 @@ class AuditGuard:
     allowed_write_dirs: list[str]
     # Code allowed to start processes on the candidate's behalf (a load_inline build runs ninja).
     trusted_spawners: tuple[str, ...] = ()
+    home_dir: str = field(default_factory=lambda: os.path.realpath(Path.home()))
+    # The interpreter, its packages and the import path stay readable even inside the home folder.
+    readable_prefixes: tuple[str, ...] = field(default_factory=lambda: _readable_prefixes())
     violations: list[Violation] = field(default_factory=list)
     _busy: threading.local = field(default_factory=threading.local)
 
@@ -163,7 +166,15 @@ class AuditGuard:
         writes = (isinstance(mode, str) and any(c in mode for c in "wax+")) or (
             isinstance(flags, int) and flags & _WRITE_FLAGS
         )
-        if not writes or not isinstance(path, str | bytes | os.PathLike) or self._write_allowed(path):
+        if not isinstance(path, str | bytes | os.PathLike):
+            return None  # an already open descriptor
+        if not writes:
+            if self._read_forbidden(path) and self._from_candidate():
+                return Violation(
+                    "sandbox-read", f"reading {os.fsdecode(path)}: other processes' data or home files"
+                )
+            return None
+        if self._write_allowed(path):
             return None
         if self._from_candidate():
             return Violation(
@@ -179,6 +190,18 @@ class AuditGuard:
         if self._from_candidate():
             return Violation("sandbox-kill", f"{event} on process {target}: signalling another process")
         return None
+
+    def _read_forbidden(self, path: str | bytes | os.PathLike[str]) -> bool:
+        """Other processes' /proc entries (the CLI's environment holds the API keys) and the home
+        directory (credentials), except the caches and the Python installation."""
+        text = os.path.realpath(os.fsdecode(path))
+        parts = text.split("/")
+        if len(parts) > 2 and parts[1] == "proc" and parts[2].isdigit():
+            return int(parts[2]) != os.getpid()
+        home = self.home_dir.rstrip("/") + "/"
+        if not text.startswith(home) or text.startswith(self.readable_prefixes):
+            return False
+        return not self._write_allowed(text)
 
     def _write_allowed(self, path: str | bytes | os.PathLike[str]) -> bool:
         text = os.path.realpath(os.fsdecode(path))
@@ -212,6 +235,11 @@ class AuditGuard:
                 return False
             frame = frame.f_back
         return False
+
+
+def _readable_prefixes() -> tuple[str, ...]:
+    roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, *[p for p in sys.path if p]}
+    return tuple(os.path.realpath(r).rstrip("/") + "/" for r in roots if os.path.isabs(r))
 
 
 def _caller_frame() -> FrameType | None:

@@ -17,6 +17,7 @@ from kernelwright.sandbox.worker import scrub_environment
 
 STDOUT_NAME = ".kw-stdout"
 STDERR_NAME = ".kw-stderr"
+FILE_SIZE_LIMIT_BYTES = 1 << 30
 
 
 def _redirect_fds(workdir: str, keep: int) -> None:
@@ -37,6 +38,9 @@ def _redirect_fds(workdir: str, keep: int) -> None:
 
 def _limit_resources(limits: WorkerLimits) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    # Bounds the captured stdout/stderr files (and anything else it writes) so a candidate that
+    # prints forever cannot fill the disk; a torch extension build stays far below this.
+    resource.setrlimit(resource.RLIMIT_FSIZE, (FILE_SIZE_LIMIT_BYTES, FILE_SIZE_LIMIT_BYTES))
     # On CUDA the limit (RLIMIT_DATA) is set by verify.load once the CUDA context exists: the driver
     # reserves huge address ranges at init, which an address-space limit would refuse.
     if limits.memory_limit_bytes and limits.memory_limit_kind == "as":

@@ -56,6 +56,8 @@ CASES = [
     ("strided_subsample.py", "rowsum", None, (Status.incorrect, {"mismatch"})),
     ("write_outside.py", "relu", "file-access", (Status.rejected, {"sandbox-write"})),
     ("open_socket.py", "relu", "network", (Status.rejected, {"sandbox-network"})),
+    ("read_parent_env.py", "relu", "file-access", (Status.rejected, {"sandbox-read"})),
+    ("read_home_credentials.py", "relu", "file-access", (Status.rejected, {"sandbox-read"})),
     ("fork_bomb.py", "relu", "process-control", (Status.rejected, {"sandbox-process"})),
     ("ctypes_segfault.py", "relu", "native-code", (Status.rejected, {"sandbox-ctypes"})),
     ("kill_parent.py", "relu", "process-control", (Status.rejected, {"sandbox-kill"})),

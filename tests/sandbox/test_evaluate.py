@@ -28,7 +28,7 @@ HERE = Path(__file__).parent
 HACKS = HERE / "hacks"
 CUMSUM = "import torch\nclass ModelNew(torch.nn.Module):\n    def forward(self, x):\n        return torch.cumsum(x, dim=1)\n"
 FAST = {"device": "cpu", "allow_torch": True, "timing_min_calls": 10, "timing_min_seconds": 0.0,
-        "warmup_calls": 1, "memory_limit_gb": 4}  # fmt: skip
+        "warmup_calls": 1, "memory_limit_gb": 8}  # fmt: skip
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ HACKS = Path(__file__).parent / "hacks"
 SECRETS = {"OPENAI_API_KEY": "sk-kwtest-0123456789", "KERNELWRIGHT_DB": "sqlite:////tmp/kwtest-secret.db",
            "HF_TOKEN": "hf_kwtest_secret"}  # fmt: skip
 FAST = {"trials": 5, "timing_min_calls": 10, "timing_min_seconds": 0.0, "warmup_calls": 1,
-        "timing_spot_checks": 3, "compile_timeout_s": 60, "run_timeout_s": 20, "memory_limit_gb": 4}  # fmt: skip
+        "timing_spot_checks": 3, "compile_timeout_s": 60, "run_timeout_s": 20, "memory_limit_gb": 8}  # fmt: skip
 
 # file, task, guard rule (with --allow-torch; None: the guard rightly has nothing to say),
 # dynamic (status, accepted rules) with the guard skipped.

@@ -67,7 +67,7 @@ def worker() -> Iterator[WorkerClient]:
 
 def test_sandbox_times_candidate_and_reference_interleaved(worker: WorkerClient) -> None:
     config = SandboxConfig(device="cpu", allow_torch=True, timing_min_calls=30, timing_min_seconds=0.0,
-                           warmup_calls=2, memory_limit_gb=4)  # fmt: skip
+                           warmup_calls=2, memory_limit_gb=8)  # fmt: skip
     task = find_task(str(HACKS / "tasks" / "matmul.py"))
     source = (
         "import torch\nclass ModelNew(torch.nn.Module):\n    def forward(self, a, b):\n        return a @ b\n"
@@ -84,7 +84,7 @@ def test_sandbox_times_candidate_and_reference_interleaved(worker: WorkerClient)
 
 def test_timing_respects_min_seconds(worker: WorkerClient) -> None:
     config = SandboxConfig(device="cpu", allow_torch=True, timing_min_calls=5, timing_min_seconds=0.3,
-                           warmup_calls=1, memory_limit_gb=4)  # fmt: skip
+                           warmup_calls=1, memory_limit_gb=8)  # fmt: skip
     task = find_task(str(HACKS / "tasks" / "relu.py"))
     verdict = Sandbox(config, worker=worker)(task, Candidate(source=(HACKS / "honest_relu.py").read_text()))
     timing = verdict.candidate_timing
@@ -97,7 +97,7 @@ def test_a_pointer_cache_is_caught_by_the_timing_spot_checks(worker: WorkerClien
     whose inputs change value in place every call, cannot."""
     config = SandboxConfig(device="cpu", allow_torch=True, skip_guard=True, trials=1, shape_trial=False,
                            timing_min_calls=20, timing_min_seconds=0.0, timing_spot_checks=20,
-                           memory_limit_gb=4)  # fmt: skip
+                           memory_limit_gb=8)  # fmt: skip
     task = find_task(str(HACKS / "tasks" / "relu.py"))
     verdict = Sandbox(config, worker=worker)(
         task, Candidate(source=(HACKS / "cache_by_pointer.py").read_text())

@@ -15,7 +15,7 @@ from kernelwright.sandbox.worker import WorkerClient, _pinned_device, scrub_envi
 from kernelwright.sandbox.worker_server import group_members
 
 TASK = (Path(__file__).parent / "hacks" / "tasks" / "relu.py").read_text()
-LIMITS = WorkerLimits(compile_timeout_s=30, run_timeout_s=30, memory_limit_bytes=4 << 30)
+LIMITS = WorkerLimits(compile_timeout_s=30, run_timeout_s=30, memory_limit_bytes=8 << 30)
 PROBE = """
 import os, resource, sys
 import torch
@@ -78,7 +78,7 @@ def test_child_runs_isolated(worker: WorkerClient) -> None:
     env = re.search(r"ENV=(\S*)", out).group(1).split(",")  # type: ignore[union-attr]
     assert "KW_TEST_SECRET_TOKEN" not in env and "PATH" in env
     assert env.count("CUDA_VISIBLE_DEVICES") == 1
-    assert int(re.search(r"AS=(\d+)", out).group(1)) == 4 << 30  # type: ignore[union-attr]
+    assert int(re.search(r"AS=(\d+)", out).group(1)) == 8 << 30  # type: ignore[union-attr]
     pgrp, sid, pid = map(int, re.search(r"PGRP=(\d+) SID=(\d+) PID=(\d+)", out).groups())  # type: ignore[union-attr]
     assert pgrp == sid == pid  # its own session and process group
     assert "STDIN=''" in out

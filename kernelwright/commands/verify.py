@@ -45,7 +45,9 @@ def verify(
         typer.Option("--allow-torch", help="Allow PyTorch ops in forward (every other check still applies)."),
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the verdict as JSON.")] = False,
-    trials: Annotated[int, typer.Option(min=1, help="Correctness trials (fresh seeds each).")] = 5,
+    trials: Annotated[
+        int, typer.Option(min=5, help="Correctness trials (fresh seeds each; at least 5).")
+    ] = 5,
     no_timing: Annotated[bool, typer.Option("--no-timing", help="Verify only; skip timing.")] = False,
     compile_timeout: Annotated[float, typer.Option(help="Seconds allowed for loading/compiling.")] = 300.0,
     run_timeout: Annotated[float, typer.Option(help="Seconds allowed for verification and timing.")] = 120.0,

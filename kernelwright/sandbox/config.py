@@ -21,7 +21,7 @@ class SandboxConfig(BaseModel):
     allow_torch: bool = False
     """Switch off the PyTorch-op rule and the launch check (for PyTorch-level rewrites); every other
     guard rule and dynamic check still applies."""
-    trials: int = Field(5, ge=1)
+    trials: int = Field(5, ge=5)
     """Correctness trials, each with a fresh seed drawn from os.urandom."""
     shape_trial: bool = True
     """Add one trial with the task's size constants changed, so a hard-coded shape fails."""

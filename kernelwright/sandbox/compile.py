@@ -23,6 +23,7 @@ from pydantic import BaseModel, Field
 from kernelwright.contracts import KernelResources
 from kernelwright.errors import ConfigError
 from kernelwright.sandbox import compile_cache
+from kernelwright.sandbox.compile_fork import ForkedCallError, call_in_fork
 from kernelwright.sandbox.compile_log import parse_ptxas_resources, trim_error_log
 
 ARCH_PATTERN = re.compile(r"^sm_\d{2,3}[af]?$")
@@ -72,6 +73,10 @@ class CompileConfig(BaseModel):
     """Extra -I folders for nvcc only (e.g. torch's headers for a full load_inline build)."""
     cxx_std: str = "c++17"
     """C++ dialect; torch's own headers (full builds of load_inline sources) need c++20."""
+    isolate: bool = True
+    """Run NVRTC in a forked child (crash and hang safe); off inside the already isolated worker."""
+    nvrtc_timeout_s: float = 120.0
+    """Wall-time limit for one isolated NVRTC compile."""
     line_info: bool = True
     """Emit line information so profilers can point at source lines; does not change codegen."""
 
@@ -131,7 +136,9 @@ def _cached_or_compile(
         if hit is not None:
             cubin, meta = hit
             return CompileResult.model_validate({**meta, "cubin": cubin, "cached": True})
-    if backend == "nvrtc":
+    if backend == "nvrtc" and config.isolate:
+        result = _compile_nvrtc_isolated(source, arch, options, config)
+    elif backend == "nvrtc":
         result = _compile_nvrtc(source, arch, options, config)
     else:
         result = _compile_nvcc(source, arch, options, config)
@@ -139,6 +146,15 @@ def _cached_or_compile(
         meta = result.model_dump(mode="json", exclude={"cubin", "cached", "elapsed_s", "warning"})
         compile_cache.store(key, result.cubin, meta)
     return result
+
+
+def _compile_nvrtc_isolated(
+    source: str, arch: str, options: Sequence[str], config: CompileConfig
+) -> CompileResult:
+    try:
+        return call_in_fork(lambda: _compile_nvrtc(source, arch, options, config), config.nvrtc_timeout_s)
+    except ForkedCallError as err:
+        return CompileResult(ok=False, backend="nvrtc", arch=arch, log=f"NVRTC: {err}.")
 
 
 def _compile_nvrtc(source: str, arch: str, options: Sequence[str], config: CompileConfig) -> CompileResult:

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from kernelwright.sandbox.compile import CompileResult, compile_cuda
+from kernelwright.sandbox.compile import CompileConfig, CompileResult, compile_cuda
 from kernelwright.sandbox.kernel_params import (
     KernelArgumentError,
     KernelParam,
@@ -51,7 +51,8 @@ class CudaModule:
     def compile(self, arch: str) -> CompileResult:
         """The compile result for `arch` (cached); raises CudaCompileError when it fails."""
         if arch not in self._compiled:
-            result = compile_cuda(self.source, arch, self.options)
+            # The worker running the candidate is the isolation: no fork inside it.
+            result = compile_cuda(self.source, arch, self.options, config=CompileConfig(isolate=False))
             if not result.ok:
                 raise CudaCompileError(f"CUDA source failed to compile for {arch}:\n{result.log}")
             self._compiled[arch] = result

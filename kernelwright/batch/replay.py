@@ -46,6 +46,15 @@ def _messages_of(call: LLMCall) -> Any:
         return call.prompt
 
 
+def _lines(messages: Any) -> list[tuple[str, list[str]]] | None:
+    if not isinstance(messages, list):
+        return None
+    try:
+        return [(m["role"], sorted(str(m["content"]).splitlines())) for m in messages]
+    except (KeyError, TypeError):
+        return None
+
+
 class SpendMeter:
     """Dollars and calls across all clients of a batch (read by the progress display)."""
 
@@ -72,11 +81,18 @@ class ReplayChat:
         self.meter = meter or SpendMeter()
 
     def _take_stored(self, messages: list[dict[str, str]]) -> StoredReply | None:
-        for i, call in enumerate(self._prior):
-            if _messages_of(call) == messages:
-                del self._prior[i]
-                # zero spend: the run's stored totals already count this call once
-                return StoredReply(call.response or "")
+        # Exact match first. Then the same lines in another order: the loop lists a round's
+        # attempts in the order their evaluations finished, which a resumed round cannot repeat.
+        wanted = _lines(messages)
+        for same in (
+            lambda stored: stored == messages,
+            lambda stored: wanted is not None and _lines(stored) == wanted,
+        ):
+            for i, call in enumerate(self._prior):
+                if same(_messages_of(call)):
+                    del self._prior[i]
+                    # zero spend: the run's stored totals already count this call once
+                    return StoredReply(call.response or "")
         return None
 
     async def complete(self, messages: list[dict[str, str]]) -> ChatReply:

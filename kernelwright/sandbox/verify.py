@@ -380,7 +380,8 @@ def verify_and_time(
         if note:
             notes.append(note)
     elapsed["verify"] = time.perf_counter() - started
-    verdict = Verdict(status=Status.ok, message="correct on every trial")
+    shape = " including one with the task's sizes changed" if s.job.shape_trial and not notes else ""
+    verdict = Verdict(status=Status.ok, message=f"correct on all {len(trials)} trials{shape}")
     if s.job.launch_check and s.device.type == "cuda":
         from kernelwright.sandbox.launch_check import run_launch_check
 

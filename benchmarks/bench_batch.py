@@ -91,8 +91,9 @@ def _timing(ms: float) -> dict[str, float | int]:
     return TimingStats(median_ms=ms, iqr_ms=ms * 0.01, cv=0.01, trials=100).model_dump()
 
 
-def build_store(url: str, attempts: int, tasks: int = 250) -> None:
-    """~`attempts` attempts over tasks x 2 GPUs x 2 models, one run each, 3 LLM calls per run."""
+def build_store(url: str, attempts: int, tasks: int = 250, per_run: int = 20) -> None:
+    """~`attempts` attempts over tasks x 2 GPUs x 2 models, runs of 10 rounds x 2 candidates
+    (several runs per task and setup, as repeated batches leave them), 3 LLM calls per run."""
     from sqlalchemy import insert
 
     from kernelwright.store import open_store
@@ -101,7 +102,7 @@ def build_store(url: str, attempts: int, tasks: int = 250) -> None:
     store = open_store(url)
     rng = random.Random(0)
     setups = [(g, m) for g in ("NVIDIA H100 80GB HBM3", "NVIDIA A100-SXM4-80GB") for m in ("m1", "m2")]
-    per_run = max(1, attempts // (tasks * len(setups)))
+    runs_per_setup = max(1, attempts // (tasks * len(setups) * per_run))
     now = datetime.now(UTC)
     statuses = ["ok", "ok", "incorrect", "compile_error", "runtime_error"]
     with store.engine.begin() as conn:
@@ -112,7 +113,7 @@ def build_store(url: str, attempts: int, tasks: int = 250) -> None:
         run_id = 0
         for task_id in range(1, tasks + 1):
             runs, rows, calls = [], [], []
-            for gpu, model in setups:
+            for gpu, model in [s for s in setups for _ in range(runs_per_setup)]:
                 run_id += 1
                 runs.append({"id": run_id, "config": {}, "coder_model": model, "judge_model": model,
                              "gpu_name": gpu, "status": "done", "started_at": now, "finished_at": now})  # fmt: skip

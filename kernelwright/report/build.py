@@ -7,15 +7,15 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from kernelwright.errors import KernelwrightError
-from kernelwright.report.facts import FactFilter, attempt_facts, run_facts
+from kernelwright.report.facts import FactFilter, run_facts, task_groups
 from kernelwright.report.html import render_report
-from kernelwright.report.leaderboard import Leaderboard, build_leaderboard
+from kernelwright.report.leaderboard import Leaderboard, leaderboard_from_groups
 
 
 def leaderboard_from_engine(engine: Engine, where: FactFilter = FactFilter()) -> Leaderboard:
-    facts = attempt_facts(engine, where)
-    runs = run_facts(engine, {f.run_id for f in facts})
-    return build_leaderboard(facts, runs)
+    groups = task_groups(engine, where)
+    runs = run_facts(engine, {run_id for g in groups for run_id in g.run_ids})
+    return leaderboard_from_groups(groups, runs)
 
 
 def write_html_report(

@@ -1,14 +1,16 @@
-"""Reads the leaderboard's facts out of the store in two flat queries (no ORM objects, no JSON
-parsing), so a million-attempt store ranks in seconds."""
+"""Reads the leaderboard's facts out of the store. `task_groups` aggregates in SQL (GROUP BY and a
+window function; no ORM objects, no JSON parsing), so a million-attempt store ranks in seconds;
+`attempt_facts` reads every attempt row, for the pure-Python aggregation it must agree with."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.engine import Engine
 
-from kernelwright.report.leaderboard import AttemptFact, RunFact
+from kernelwright.report.leaderboard import AttemptFact, RunFact, TaskGroup
 from kernelwright.store.models import AttemptModel, LLMCallModel, RunModel, TaskModel
 
 
@@ -19,6 +21,57 @@ class FactFilter:
     gpu_name: str | None = None
     model: str | None = None
     level: int | None = None
+
+
+def _filtered(query: Select[Any], where: FactFilter) -> Select[Any]:
+    # compile-only attempts measured nothing: they are not on anyone's leaderboard
+    query = query.where(AttemptModel.gpu_name != "none")
+    if where.gpu_name is not None:
+        query = query.where(AttemptModel.gpu_name == where.gpu_name)
+    if where.model is not None:
+        query = query.where(RunModel.coder_model == where.model)
+    if where.level is not None:
+        query = query.where(TaskModel.level == where.level)
+    return query
+
+
+def task_groups(engine: Engine, where: FactFilter = FactFilter()) -> list[TaskGroup]:
+    """One TaskGroup per (GPU, coder model, task), aggregated by the database."""
+    a, t, r = AttemptModel, TaskModel, RunModel
+    keys = (a.gpu_name, r.coder_model, t.key)
+
+    def joined(*cols: Any) -> Select[Any]:
+        return _filtered(
+            select(*cols).select_from(a).join(t, t.id == a.task_id).join(r, r.id == a.run_id), where
+        )
+
+    measured_ok = and_(a.status == "ok", a.speedup_vs_eager.is_not(None))
+    rank = func.row_number().over(
+        partition_by=keys, order_by=(a.candidate_median_ms.is_(None), a.candidate_median_ms, a.id)
+    )
+    ranked = joined(*keys, a.id, a.run_id, t.level, a.round, a.speedup_vs_eager, a.speedup_vs_compiled,
+                    a.candidate_median_ms, rank.label("rank")).where(measured_ok).subquery()  # fmt: skip
+    with engine.connect() as conn:
+        counts = conn.execute(
+            joined(*keys, t.level, func.count(), func.max(a.round)).group_by(*keys, t.level)
+        ).all()
+        per_round = conn.execute(
+            joined(*keys, a.round, func.max(a.speedup_vs_eager)).where(measured_ok).group_by(*keys, a.round)
+        ).all()
+        bests = conn.execute(select(ranked).where(ranked.c.rank == 1)).all()
+        run_pairs = conn.execute(joined(*keys, a.run_id).distinct()).all()
+    groups: dict[tuple[str, str, str], TaskGroup] = {}
+    for gpu, model, key, level, n, last in counts:
+        groups[(gpu, model, key)] = TaskGroup(key, level, gpu, model, n, last, {}, None, set())
+    for gpu, model, key, rnd, speed in per_round:
+        groups[(gpu, model, key)].round_best[rnd] = speed
+    for gpu, model, key, attempt_id, run_id, level, rnd, eager, compiled, median, _ in bests:
+        groups[(gpu, model, key)].best = AttemptFact(
+            attempt_id, run_id, key, level, gpu, model, rnd, "ok", eager, compiled, median
+        )
+    for gpu, model, key, run_id in run_pairs:
+        groups[(gpu, model, key)].run_ids.add(run_id)
+    return list(groups.values())
 
 
 def attempt_facts(engine: Engine, where: FactFilter = FactFilter()) -> list[AttemptFact]:
@@ -39,15 +92,8 @@ def attempt_facts(engine: Engine, where: FactFilter = FactFilter()) -> list[Atte
         )
         .join(t, t.id == a.task_id)
         .join(r, r.id == a.run_id)
-        # compile-only attempts measured nothing: they are not on anyone's leaderboard
-        .where(a.gpu_name != "none")
     )
-    if where.gpu_name is not None:
-        query = query.where(a.gpu_name == where.gpu_name)
-    if where.model is not None:
-        query = query.where(r.coder_model == where.model)
-    if where.level is not None:
-        query = query.where(t.level == where.level)
+    query = _filtered(query, where)
     with engine.connect() as conn:
         rows = conn.execute(query).all()
     return [

@@ -115,11 +115,57 @@ def _median(values: Iterable[float | None]) -> float | None:
     return statistics.median(present) if present else None
 
 
-def _run_shares(facts: Sequence[AttemptFact], runs: Sequence[RunFact]) -> dict[tuple[int, str], RunFact]:
+@dataclass
+class TaskGroup:
+    """Everything a TaskRow needs about one (GPU, model, task), aggregated from its attempts."""
+
+    task_key: str
+    level: int
+    gpu_name: str
+    model: str
+    attempts: int
+    last_round: int
+    round_best: dict[int, float]
+    best: AttemptFact | None
+    run_ids: set[int]
+
+
+def _best_of(ok: Iterable[AttemptFact]) -> AttemptFact | None:
+    return min(
+        ok,
+        key=lambda f: (f.candidate_median_ms is None, f.candidate_median_ms or 0.0, f.attempt_id),
+        default=None,
+    )
+
+
+def group_facts(facts: Sequence[AttemptFact]) -> list[TaskGroup]:
+    """The pure-Python aggregation (the store path does the same in SQL, see facts.py)."""
+    by_task: dict[tuple[str, str, str], list[AttemptFact]] = defaultdict(list)
+    for f in facts:
+        by_task[(f.gpu_name, f.model, f.task_key)].append(f)
+    groups = []
+    for members in by_task.values():
+        first = members[0]
+        ok = [f for f in members if f.status == "ok" and f.speedup_vs_eager is not None]
+        round_best: dict[int, float] = {}
+        for f in ok:
+            round_best[f.round] = max(round_best.get(f.round, 0.0), f.speedup_vs_eager or 0.0)
+        groups.append(
+            TaskGroup(
+                task_key=first.task_key, level=first.level, gpu_name=first.gpu_name, model=first.model,
+                attempts=len(members), last_round=max(f.round for f in members), round_best=round_best,
+                best=_best_of(ok), run_ids={f.run_id for f in members},
+            )
+        )  # fmt: skip
+    return groups
+
+
+def _run_shares(groups: Sequence[TaskGroup], runs: Sequence[RunFact]) -> dict[tuple[int, str], RunFact]:
     """Splits each run's cost and time evenly over the tasks that run touched."""
     tasks_of_run: dict[int, set[str]] = defaultdict(set)
-    for f in facts:
-        tasks_of_run[f.run_id].add(f.task_key)
+    for g in groups:
+        for run_id in g.run_ids:
+            tasks_of_run[run_id].add(g.task_key)
     shares = {}
     for run in runs:
         keys = tasks_of_run.get(run.run_id, set())
@@ -131,35 +177,26 @@ def _run_shares(facts: Sequence[AttemptFact], runs: Sequence[RunFact]) -> dict[t
     return shares
 
 
-def _task_row(group: list[AttemptFact], shares: dict[tuple[int, str], RunFact]) -> TaskRow:
-    first = group[0]
-    ok = [f for f in group if f.status == "ok" and f.speedup_vs_eager is not None]
-    best = min(
-        ok,
-        key=lambda f: (f.candidate_median_ms is None, f.candidate_median_ms or 0.0, f.attempt_id),
-        default=None,
-    )
-    last_round = max(f.round for f in group)
+def _task_row(g: TaskGroup, shares: dict[tuple[int, str], RunFact]) -> TaskRow:
     best_by_round: list[float | None] = []
     so_far: float | None = None
-    for rnd in range(last_round + 1):
-        here = [f.speedup_vs_eager or 0.0 for f in ok if f.round == rnd]
-        if here:
-            so_far = max([*here, so_far or 0.0])
+    for rnd in range(g.last_round + 1):
+        if rnd in g.round_best:
+            so_far = max(g.round_best[rnd], so_far or 0.0)
         best_by_round.append(so_far)
-    runs = {f.run_id for f in group}
-    run_shares = [shares[(r, first.task_key)] for r in runs if (r, first.task_key) in shares]
+    run_shares = [shares[(r, g.task_key)] for r in g.run_ids if (r, g.task_key) in shares]
     walls = [s.wall_s for s in run_shares if s.wall_s is not None]
+    best = g.best
     return TaskRow(
-        task_key=first.task_key,
-        level=first.level,
-        gpu_name=first.gpu_name,
-        model=first.model,
+        task_key=g.task_key,
+        level=g.level,
+        gpu_name=g.gpu_name,
+        model=g.model,
         correct=best is not None,
         best_speedup_vs_eager=best.speedup_vs_eager if best else None,
         best_speedup_vs_compiled=best.speedup_vs_compiled if best else None,
         best_attempt_id=best.attempt_id if best else None,
-        attempts=len(group),
+        attempts=g.attempts,
         rounds_to_best=best.round if best else None,
         cost_usd=sum(s.cost_usd for s in run_shares),
         wall_s=sum(walls) if walls else None,
@@ -185,11 +222,13 @@ def summarize(rows: Sequence[TaskRow], gpu_name: str, model: str, level: str) ->
 
 def build_leaderboard(facts: Sequence[AttemptFact], runs: Sequence[RunFact]) -> Leaderboard:
     """Per-task rows and summary rows (per GPU and model: each level, then all levels)."""
-    shares = _run_shares(facts, runs)
-    by_task: dict[tuple[str, str, str], list[AttemptFact]] = defaultdict(list)
-    for f in facts:
-        by_task[(f.gpu_name, f.model, f.task_key)].append(f)
-    rows = [_task_row(group, shares) for _, group in sorted(by_task.items())]
+    return leaderboard_from_groups(group_facts(facts), runs)
+
+
+def leaderboard_from_groups(groups: Sequence[TaskGroup], runs: Sequence[RunFact]) -> Leaderboard:
+    shares = _run_shares(groups, runs)
+    ordered = sorted(groups, key=lambda g: (g.gpu_name, g.model, g.task_key))
+    rows = [_task_row(g, shares) for g in ordered]
     by_setup: dict[tuple[str, str], list[TaskRow]] = defaultdict(list)
     for row in rows:
         by_setup[(row.gpu_name, row.model)].append(row)

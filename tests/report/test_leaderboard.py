@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 
 from kernelwright.report.build import leaderboard_from_engine
-from kernelwright.report.facts import FactFilter
-from kernelwright.report.leaderboard import Leaderboard, SummaryRow, TaskRow
+from kernelwright.report.facts import FactFilter, attempt_facts, run_facts
+from kernelwright.report.leaderboard import Leaderboard, SummaryRow, TaskRow, build_leaderboard
 from kernelwright.report.tables import to_csv
 
-from .conftest import A100, H100, FixtureStore
+from .conftest import A100, H100, FixtureStore, build_fixture_store
 
 
 def _row(board: Leaderboard, key: str, gpu: str, model: str) -> TaskRow:
@@ -145,3 +145,33 @@ def test_cli_table_and_user_errors(fixture_store: FixtureStore, tmp_path: Path) 
     bad = _cli("leaderboard", "--db", f"sqlite:///{tmp_path}/no/such/dir/x.db", cwd=tmp_path)
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_sql_aggregation_agrees_with_the_pure_one(fixture_store: FixtureStore) -> None:
+    """The store path aggregates in SQL; the pure path groups every attempt row in Python."""
+    engine = fixture_store.store.engine
+    for where in (FactFilter(), FactFilter(gpu_name=H100), FactFilter(model="m1", level=1)):
+        facts = attempt_facts(engine, where)
+        pure = build_leaderboard(facts, run_facts(engine, {f.run_id for f in facts}))
+        assert leaderboard_from_engine(engine, where) == pure
+
+
+@pytest.mark.postgres
+def test_postgres_store_gives_the_same_leaderboard(fixture_store: FixtureStore, pg_url: str) -> None:
+    on_pg = build_fixture_store(pg_url)
+    try:
+
+        def without_time(board: Leaderboard) -> Leaderboard:
+            for row in board.tasks:
+                row.wall_s = None
+            for s in board.summary:
+                s.median_wall_s = None
+            return board
+
+        pg_board = without_time(leaderboard_from_engine(on_pg.store.engine))
+        lite_board = without_time(leaderboard_from_engine(fixture_store.store.engine))
+        assert pg_board.summary == lite_board.summary
+        strip = [r.model_copy(update={"best_attempt_id": None}) for r in pg_board.tasks]
+        assert strip == [r.model_copy(update={"best_attempt_id": None}) for r in lite_board.tasks]
+    finally:
+        on_pg.store.close()

@@ -16,6 +16,7 @@ import select
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -111,6 +112,15 @@ class WorkerClient:
         self._lock = threading.Lock()
         self.restarts = 0
         self.server_ready_s: float | None = None
+        self._server_log = tempfile.TemporaryFile()  # noqa: SIM115 -- lives as long as the client
+
+    def server_log_tail(self, limit: int = 4000) -> str:
+        """The end of the server's own stderr (for diagnosing a worker that fails to start)."""
+        self._server_log.flush()
+        self._server_log.seek(0, os.SEEK_END)
+        size = self._server_log.tell()
+        self._server_log.seek(max(0, size - limit))
+        return self._server_log.read().decode(errors="replace")
 
     # ------------------------------------------------------------ lifecycle
 
@@ -126,11 +136,14 @@ class WorkerClient:
             env["CUDA_VISIBLE_DEVICES"] = ""
         started = time.monotonic()
         self._buffer = b""
+        # The server's own stderr (import failures, harness bugs); never candidate output.
+        self._server_log.seek(0)
+        self._server_log.truncate()
         self._proc = subprocess.Popen(
             [self.python, "-m", "kernelwright.sandbox.worker_server"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=self._server_log,
             env=env,
             start_new_session=True,
             close_fds=True,
@@ -139,7 +152,10 @@ class WorkerClient:
             message = self._read_message(time.monotonic() + READY_TIMEOUT_S)
         except WorkerServerDied as err:
             self._stop()
-            raise KernelwrightError(f"the sandbox worker could not start: {err}") from None
+            last = self.server_log_tail().strip().splitlines()[-1:] or ["no output"]
+            raise KernelwrightError(
+                f"the sandbox worker could not start: {err}; it said: {last[0][:300]}"
+            ) from None
         if message.get("event") != "ready":
             self._stop()
             raise KernelwrightError("the sandbox worker started but did not report ready")

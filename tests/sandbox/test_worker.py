@@ -156,3 +156,14 @@ def test_worker_refuses_a_gpu_index_outside_visible_devices(monkeypatch: pytest.
     client = WorkerClient(3)
     with pytest.raises(Exception, match="not among CUDA_VISIBLE_DEVICES"):
         client.start()
+
+
+def test_a_server_that_cannot_start_is_one_sentence_with_its_last_words(tmp_path: Path) -> None:
+    broken = tmp_path / "python"
+    broken.write_text("#!/bin/sh\necho 'ModuleNotFoundError: No module named torch' >&2\nexit 1\n")
+    broken.chmod(0o755)
+    client = WorkerClient(None, python=str(broken))
+    with pytest.raises(
+        Exception, match=r"could not start: died \(exit status 1\); it said: ModuleNotFoundError"
+    ):
+        client.start()

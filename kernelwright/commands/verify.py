@@ -74,6 +74,10 @@ def verify(
         sys.stdout.write(verdict.model_dump_json(indent=2) + "\n")
     else:
         render(verdict, Console(), task=the_task.key, candidate=str(candidate))
+    if chosen == "cpu" and verdict.kernel_names and verdict.status == Status.runtime_error:
+        Console(stderr=True).print(
+            "hint: this candidate launches CUDA kernels; they run only with --device cuda."
+        )
     raise typer.Exit(EXIT_CODES[verdict.status])
 
 

@@ -3,6 +3,7 @@ content view of a store that two runs can be compared by (store ids and clock ti
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections import Counter
@@ -68,7 +69,7 @@ def llm_call_view(url: str) -> Counter[tuple[str, str, str | None]]:
         for run in store.runs():
             if run.config.get("kind") == "batch-task":
                 for c in store.llm_calls(run.id):
-                    view[(c.role, prompt_key([{"p": c.prompt}]), c.response)] += 1
+                    view[(c.role, prompt_key(json.loads(c.prompt)), c.response)] += 1
         return view
     finally:
         store.close()

@@ -41,7 +41,10 @@ JUDGE_REPLY = json.dumps(
 
 
 def prompt_key(messages: list[dict[str, Any]]) -> str:
-    text = json.dumps(messages, sort_keys=True)
+    """Digits removed (store ids, timings) and lines sorted (the loop lists a round's attempts in the
+    order their evaluations finished), so concurrent runs of the same batch get the same replies."""
+    lines = sorted(line for m in messages for line in str(m.get("content", "")).splitlines())
+    text = json.dumps([[m.get("role") for m in messages], lines])
     return hashlib.sha256(re.sub(r"\d", "", text).encode()).hexdigest()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any, Literal
 
@@ -112,6 +113,19 @@ def _check_sqlite_path(url: URL, shown: str) -> None:
         raise StoreError(f"cannot write the store '{shown}': '{target}' is not writable.")
 
 
+def _switch_to_wal(cursor: Any, wait_s: float) -> None:
+    """WAL is persistent, so this only matters for a new file; but several workers may create the
+    store at once, and SQLite refuses the switch without an error (it returns the old mode) while
+    another connection holds a lock, so retry briefly (creation locks last milliseconds; a file system
+    that cannot do WAL at all must not cost every connection the whole busy timeout)."""
+    deadline = time.monotonic() + min(wait_s, 2.0)
+    while True:
+        mode = str(cursor.execute("PRAGMA journal_mode=WAL").fetchone()[0]).lower()
+        if mode in ("wal", "memory") or time.monotonic() > deadline:
+            return
+        time.sleep(0.02)
+
+
 def _install_sqlite_hooks(engine: Engine, config: StoreConfig) -> None:
     busy_ms = int(config.busy_timeout_s * 1000)
 
@@ -121,9 +135,9 @@ def _install_sqlite_hooks(engine: Engine, config: StoreConfig) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
+            _switch_to_wal(cursor, config.busy_timeout_s)
+            cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA synchronous={config.sqlite_synchronous}")
         finally:
             cursor.close()

@@ -61,7 +61,8 @@ def open_store(
         raise
     except OperationalError as err:
         engine.dispose()
-        raise StoreError(f"cannot connect to the store '{shown}': {first_line(err)}.") from None
+        verb = "open" if engine.dialect.name == "sqlite" else "connect to"
+        raise StoreError(f"cannot {verb} the store '{shown}': {first_line(err)}.") from None
     except SQLAlchemyError as err:
         engine.dispose()
         raise StoreError(f"cannot open the store '{shown}': {first_line(err)}.") from None

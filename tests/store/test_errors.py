@@ -65,6 +65,10 @@ def test_unusable_sqlite_paths(tmp_path: Path) -> None:
     junk.write_text("these are notes, not a database\n" * 200)
     assert "file is not a database" in _refused(f"sqlite:///{junk}")
     assert junk.read_text().startswith("these are notes"), "a foreign file must not be modified"
+    # Not writable even by root: the message names the store either way (access check or SQLite's).
+    message = _refused("sqlite:////proc/store.db")
+    assert message.startswith("cannot ") and "'sqlite:////proc/store.db'" in message
+    assert "unable to open database file" in message or "is not writable" in message
 
 
 def test_url_resolution_order(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -12,6 +12,7 @@ keep thinking while other tasks' candidates wait for a GPU. Two backends:
 from __future__ import annotations
 
 import queue
+import socket
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -133,6 +134,7 @@ class RayPool:
             raise ConfigError("--ray needs the 'ray' package: pip install 'kernelwright[ray]'.") from err
         self._ray = ray
         if init and not ray.is_initialized():
+            _check_reachable(address)
             try:
                 ray.init(address=address, include_dashboard=False, log_to_driver=False)
             except (ConnectionError, ValueError, RuntimeError) as err:
@@ -161,6 +163,20 @@ class RayPool:
 
     def close(self) -> None:
         """The cluster outlives the batch; this driver just disconnects."""
+
+
+def _check_reachable(address: str | None, timeout_s: float = 5.0) -> None:
+    """Ray retries an unreachable head for minutes; a plain TCP connect answers in seconds."""
+    if not address or address in ("auto", "local"):
+        return
+    hostport = address.removeprefix("ray://").split("/")[0]
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        return  # a form Ray understands and we do not: let Ray judge it
+    try:
+        socket.create_connection((host, int(port)), timeout=timeout_s).close()
+    except OSError as err:
+        raise ConfigError(f"Cannot reach the Ray cluster at {address}: {err.strerror or err}.") from None
 
 
 def close_pool(pool: Any) -> None:

@@ -77,6 +77,7 @@ def test_compile_only_batch_compiles_with_nvrtc_and_skips_done_tasks(
         (["--compile-only", "--ray", "auto"], True, 2, "cannot be combined with --ray"),
         ([], True, 3, "No usable NVIDIA GPU is visible here"),
         (["--compile-only", "--resume", "999"], True, 2, "Run 999 is not a batch run"),
+        (["--ray", "127.0.0.1:1"], True, 2, "Cannot reach the Ray cluster at 127.0.0.1:1"),
         (["--compile-only"], False, 2, "No LLM endpoint is fully configured"),
     ],
 )

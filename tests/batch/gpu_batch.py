@@ -53,6 +53,16 @@ def dump_verdicts(db: str, out: Path) -> None:
     store.close()
 
 
+def write_json_leaderboard(db: str, path: Path) -> None:
+    from kernelwright.report.build import leaderboard_from_engine
+    from kernelwright.report.tables import to_json
+    from kernelwright.store import open_store
+
+    store = open_store(db)
+    path.write_text(to_json(leaderboard_from_engine(store.engine)))
+    store.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", required=True)
@@ -64,11 +74,11 @@ def main() -> None:
            "KERNELWRIGHT_CODER_MODEL": CODER, "KERNELWRIGHT_JUDGE_MODEL": JUDGE, "COLUMNS": "160"}  # fmt: skip
     try:
         rc = kw(["batch", "bundled", "--tasks", TASKS, "--rounds", "2", "--candidates", "1", "--patience", "1",
-                 "--no-profile", "--db", db], env, out / "batch.log")  # fmt: skip
+                 "--no-profile", "--db", db], env, out / "batch.log", timeout_s=60)  # fmt: skip
         kw(["leaderboard", "--db", db], env, out / "leaderboard.txt")
-        kw(["leaderboard", "--json", "--db", db], env, out / "leaderboard.json.log")
         kw(["report", "--html", str(out / "report.html"), "--db", db], env, out / "report.log")
         dump_verdicts(db, out)
+        write_json_leaderboard(db, out / "leaderboard.json")
     finally:
         with_server.stop()
     sys.exit(rc)

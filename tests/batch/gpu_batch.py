@@ -23,11 +23,20 @@ from batch.keyed_server import CODER, JUDGE, KeyedServer  # noqa: E402
 TASKS = "level1/1[239]_*"  # 12_GELU, 13_SiLU, 19_ReLU: the scripted replies are correct kernels for them
 
 
-def kw(args: list[str], env: dict[str, str], log: Path) -> int:
+def kw(args: list[str], env: dict[str, str], log: Path, timeout_s: float = 20) -> int:
     start = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-m", "kernelwright", *args], env=env, capture_output=True, text=True
-    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "kernelwright", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=timeout_s,
+        )
+    except subprocess.TimeoutExpired as err:
+        log.write_text(f"timed out after {timeout_s} s\n{err.stdout or ''}\n{err.stderr or ''}")
+        print(f"$ kernelwright {' '.join(args)}  -> timed out after {timeout_s} s")
+        return 124
     log.write_text(done.stdout + "\n--- stderr ---\n" + done.stderr)
     print(f"$ kernelwright {' '.join(args)}  -> rc={done.returncode} in {time.monotonic() - start:.1f} s")
     print(done.stdout[-2500:])

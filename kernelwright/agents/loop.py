@@ -196,7 +196,7 @@ class _Run:
         attempt_id = self.store.add_attempt(attempt)
         if prof is not None and prof.metrics:
             self.store.add_metrics(attempt_id, prof.metrics)
-        state.recorded.append(Recorded(attempt_id, attempt))
+        state.add(Recorded(attempt_id, attempt))
         self.emit(LoopEvent("attempt", rnd, k, verdict.status.value, attempt))
 
 

@@ -3,6 +3,7 @@ the uninterrupted one would have: which slots are done, the best correct kernel,
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +56,11 @@ class LoopState:
             rows = [Recorded(None, a) for a in store.attempts(run_id, task_key)]
         rows.sort(key=lambda r: (r.attempt.round, r.attempt.candidate_index))
         return cls(candidates, rows)
+
+    def add(self, row: Recorded) -> None:
+        """Keeps rows in slot order, not completion order, so that prompts built from a round read
+        the same in a clean run and in a resumed one."""
+        bisect.insort(self.recorded, row, key=lambda r: (r.attempt.round, r.attempt.candidate_index))
 
     @property
     def attempts(self) -> list[Attempt]:

@@ -14,7 +14,6 @@ from rich.table import Table
 
 from kernelwright.contracts import ArgSpec, Task
 from kernelwright.errors import TaskError
-from kernelwright.kernelbench import find_task, load_suite
 
 tasks_app = typer.Typer(
     help="List and inspect optimization tasks (KernelBench format).", no_args_is_help=True
@@ -67,6 +66,8 @@ def list_tasks(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """List the tasks of a suite with their input shapes and parameter counts."""
+    from kernelwright.kernelbench import load_suite  # imports torch: only when listing
+
     listing = load_suite(suite, level=level)
     if as_json:
         payload = {
@@ -111,6 +112,8 @@ def show_task(
     ] = False,
 ) -> None:
     """Show a task: docstring, input and init-arg shapes/dtypes, parameter count, and its source."""
+    from kernelwright.kernelbench import find_task  # imports torch: only when showing
+
     task = find_task(name, suite=suite)
     if as_json:
         typer.echo(json.dumps(task.model_dump(mode="json") | {"key": task.key}, indent=2))

@@ -10,6 +10,22 @@ import typer
 from rich.console import Console
 from rich.live import Live
 
+from kernelwright.commands.options import (
+    ArchOption,
+    BaseUrlOption,
+    CandidatesOption,
+    CoderModelOption,
+    DbOption,
+    JudgeModelOption,
+    MaxTokensOption,
+    MaxUsdOption,
+    ModelOption,
+    PatienceOption,
+    ProfileOption,
+    ReasoningEffortOption,
+    RoundsOption,
+    TemperatureOption,
+)
 from kernelwright.errors import ConfigError, KernelwrightError, NoGPUError
 
 console = Console()
@@ -39,29 +55,20 @@ def batch(
     ray: Annotated[
         str | None, typer.Option("--ray", help="Ray cluster address ('auto', 'ray://host:10001').")
     ] = None,
-    db: Annotated[
-        str | None,
-        typer.Option("--db", help="Store URL (default: $KERNELWRIGHT_DB, else sqlite:///store.db)."),
-    ] = None,
-    model: Annotated[str | None, typer.Option(help="Model for both roles (else KERNELWRIGHT_MODEL).")] = None,
-    coder_model: Annotated[str | None, typer.Option(help="Model of the Coder.")] = None,
-    judge_model: Annotated[str | None, typer.Option(help="Model of the Judge.")] = None,
-    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint for both roles.")] = None,
-    temperature: Annotated[float | None, typer.Option(help="Sampling temperature for both roles.")] = None,
-    reasoning_effort: Annotated[
-        str | None, typer.Option(help="Reasoning effort for reasoning models.")
-    ] = None,
-    rounds: Annotated[int, typer.Option(min=1, help="Rounds of Judge + Coder per task.")] = 10,
-    candidates: Annotated[int, typer.Option(min=1, help="Candidates per round.")] = 2,
-    patience: Annotated[
-        int, typer.Option(min=1, help="Stop a task after this many rounds without gain.")
-    ] = 4,
-    max_usd: Annotated[float | None, typer.Option(help="Dollar budget per task.")] = None,
-    max_tokens: Annotated[int | None, typer.Option(help="Token budget per task.")] = None,
-    arch: Annotated[str, typer.Option(help="Target architecture for --compile-only.")] = "sm_90",
-    profile: Annotated[
-        bool, typer.Option("--profile/--no-profile", help="Profile correct candidates.")
-    ] = True,
+    db: DbOption = None,
+    model: ModelOption = None,
+    coder_model: CoderModelOption = None,
+    judge_model: JudgeModelOption = None,
+    base_url: BaseUrlOption = None,
+    temperature: TemperatureOption = None,
+    reasoning_effort: ReasoningEffortOption = None,
+    rounds: RoundsOption = 10,
+    candidates: CandidatesOption = 2,
+    patience: PatienceOption = 4,
+    max_usd: MaxUsdOption = None,
+    max_tokens: MaxTokensOption = None,
+    arch: ArchOption = "sm_90",
+    profile: ProfileOption = True,
 ) -> None:
     """Optimize a whole suite: one evaluation worker per GPU, LLM calls of all tasks in parallel."""
     from kernelwright.agents.config import LLMConfig

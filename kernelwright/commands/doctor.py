@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from kernelwright.commands.options import DbOption
 from kernelwright.doctor import DoctorReport, diagnose
 
 
@@ -19,10 +20,7 @@ def register(app: typer.Typer) -> None:
 
 
 def doctor(
-    db: Annotated[
-        str | None,
-        typer.Option("--db", help="Store URL (default: $KERNELWRIGHT_DB, else sqlite:///store.db)."),
-    ] = None,
+    db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Check Python, torch, GPUs, compilers, Nsight Compute, the LLM endpoint and the store URL."""

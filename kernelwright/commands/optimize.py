@@ -12,12 +12,25 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
+from kernelwright.commands.options import (
+    ArchOption,
+    BaseUrlOption,
+    CandidatesOption,
+    CoderModelOption,
+    DbOption,
+    JudgeModelOption,
+    MaxTokensOption,
+    MaxUsdOption,
+    ModelOption,
+    PatienceOption,
+    ProfileOption,
+    ReasoningEffortOption,
+    RoundsOption,
+    TemperatureOption,
+)
 from kernelwright.errors import ConfigError, KernelwrightError, NoGPUError
 
 console = Console()
-DbOption = Annotated[
-    str | None, typer.Option("--db", help="Store URL (default: $KERNELWRIGHT_DB, else sqlite:///store.db).")
-]
 
 
 def register(app: typer.Typer) -> None:
@@ -28,35 +41,28 @@ def register(app: typer.Typer) -> None:
 
 def optimize(
     task: Annotated[str, typer.Option("--task", "-t", help="Task file, suite key (level1/19_ReLU) or name.")],
-    model: Annotated[str | None, typer.Option(help="Model for both roles (else KERNELWRIGHT_MODEL).")] = None,
-    coder_model: Annotated[str | None, typer.Option(help="Model of the Coder.")] = None,
-    judge_model: Annotated[str | None, typer.Option(help="Model of the Judge.")] = None,
-    base_url: Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint for both roles.")] = None,
-    temperature: Annotated[float | None, typer.Option(help="Sampling temperature for both roles.")] = None,
-    reasoning_effort: Annotated[
-        str | None, typer.Option(help="Reasoning effort (low/medium/high) for reasoning models, both roles.")
-    ] = None,
-    rounds: Annotated[int, typer.Option(min=1, help="Rounds of Judge + Coder.")] = 10,
-    candidates: Annotated[int, typer.Option(min=1, help="Candidates per round, written in parallel.")] = 2,
-    patience: Annotated[
-        int, typer.Option(min=1, help="Stop after this many rounds without a faster kernel.")
-    ] = 4,
-    max_usd: Annotated[float | None, typer.Option(help="Dollar budget for LLM calls.")] = None,
-    max_tokens: Annotated[int | None, typer.Option(help="Token budget (in + out).")] = None,
+    model: ModelOption = None,
+    coder_model: CoderModelOption = None,
+    judge_model: JudgeModelOption = None,
+    base_url: BaseUrlOption = None,
+    temperature: TemperatureOption = None,
+    reasoning_effort: ReasoningEffortOption = None,
+    rounds: RoundsOption = 10,
+    candidates: CandidatesOption = 2,
+    patience: PatienceOption = 4,
+    max_usd: MaxUsdOption = None,
+    max_tokens: MaxTokensOption = None,
     max_minutes: Annotated[float | None, typer.Option(help="Wall-time budget, minutes.")] = None,
     db: DbOption = None,
     compile_only: Annotated[
         bool, typer.Option("--compile-only", help="No GPU: compile and guard candidates on the CPU only.")
     ] = False,
     resume: Annotated[int | None, typer.Option("--resume", help="Continue this run id.")] = None,
-    arch: Annotated[str, typer.Option(help="Target architecture for --compile-only.")] = "sm_90",
+    arch: ArchOption = "sm_90",
     out: Annotated[
         str, typer.Option(help="Folder for the best kernel (<out>/<task>/best.py).")
     ] = "kernelwright-out",
-    profile: Annotated[
-        bool,
-        typer.Option("--profile/--no-profile", help="Profile correct candidates (ncu, NVML) for the Judge."),
-    ] = True,
+    profile: ProfileOption = True,
 ) -> None:
     """Turn a PyTorch reference into the fastest correct CUDA kernel the agents can find."""
     from kernelwright.agents.config import LLMConfig

@@ -8,15 +8,10 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from kernelwright.commands.options import DbOption
 from kernelwright.contracts import Verdict
 from kernelwright.errors import ConfigError
 
-DbOption = Annotated[
-    str | None,
-    typer.Option(
-        "--db", help="Store URL (default: $KERNELWRIGHT_DB, else sqlite:///store.db).", show_default=False
-    ),
-]
 console = Console()
 
 

@@ -57,21 +57,15 @@ class RecordedEvaluator:
         return profile
 
 
-def candidate_reply(marker: str, note: str = "") -> str:
-    """A Coder reply: some prose and a fenced python candidate carrying the fixture marker."""
-    return f"""Here is the kernel{note}.
-
-```python
-# verdict: {marker}
-import torch
+NATIVE_RELU = '''import torch
 from kernelwright.sandbox.native import CudaModule
 
-CUDA_SOURCE = r'''
-extern "C" __global__ void relu_kernel(const float* __restrict__ x, float* __restrict__ y, long long n) {{
+CUDA_SOURCE = r"""
+extern "C" __global__ void relu_kernel(const float* __restrict__ x, float* __restrict__ y, long long n) {
     long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n) y[i] = x[i] > 0.f ? x[i] : 0.f;
-}}
-'''
+}
+"""
 
 
 class ModelNew(torch.nn.Module):
@@ -85,5 +79,10 @@ class ModelNew(torch.nn.Module):
         n = x.numel()
         self.kernels.launch("relu_kernel", grid=((n + 255) // 256,), block=(256,), args=(x, y, n))
         return y
-```
-"""
+'''
+"""A native ReLU candidate in the binding format: compiles with NVRTC and passes the guard."""
+
+
+def candidate_reply(marker: str, note: str = "") -> str:
+    """A Coder reply: some prose and a fenced python candidate carrying the fixture marker."""
+    return f"Here is the kernel{note}.\n\n```python\n# verdict: {marker}\n{NATIVE_RELU}```\n"

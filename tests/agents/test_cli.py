@@ -14,36 +14,13 @@ from pathlib import Path
 import pytest
 
 from agents.openai_server import Reply, ScriptedServer
+from agents.recorded import NATIVE_RELU
 from agents.test_loop import DIAGNOSIS
 from kernelwright.agents.history import task_history
 from kernelwright.store import open_store
 
 CODER, JUDGE = "coder-m", "judge-m"
-CLEAN = '''```python
-import torch
-from kernelwright.sandbox.native import CudaModule
-
-CUDA_SOURCE = r"""
-extern "C" __global__ void relu_kernel(const float* __restrict__ x, float* __restrict__ y, long long n) {
-    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < n) y[i] = x[i] > 0.f ? x[i] : 0.f;
-}
-"""
-
-
-class ModelNew(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.kernels = CudaModule(CUDA_SOURCE)
-
-    def forward(self, x):
-        x = x.contiguous()
-        y = torch.empty_like(x)
-        n = x.numel()
-        self.kernels.launch("relu_kernel", grid=((n + 255) // 256,), block=(256,), args=(x, y, n))
-        return y
-```
-'''
+CLEAN = f"```python\n{NATIVE_RELU}```\n"
 NOT_COMPILING = CLEAN.replace("y[i] = x[i] > 0.f", "y[i] = q[i] > 0.f")
 GUARD_REJECTED = CLEAN.replace("        return y\n", "        return torch.relu(x)\n")
 

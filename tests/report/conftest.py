@@ -12,33 +12,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from agents.recorded import NATIVE_RELU
 
 from kernelwright.contracts import Attempt, LLMCall, Task, TimingStats, Verdict
 from kernelwright.store import SqlStore, open_store
-
-NATIVE_RELU = '''import torch
-from kernelwright.sandbox.native import CudaModule
-
-CUDA_SOURCE = r"""
-extern "C" __global__ void relu_kernel(const float* __restrict__ x, float* __restrict__ y, long long n) {
-    long long i = (long long)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < n) y[i] = x[i] > 0.f ? x[i] : 0.f;
-}
-"""
-
-
-class ModelNew(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.kernels = CudaModule(CUDA_SOURCE)
-
-    def forward(self, x):
-        x = x.contiguous()
-        y = torch.empty_like(x)
-        n = x.numel()
-        self.kernels.launch("relu_kernel", grid=((n + 255) // 256,), block=(256,), args=(x, y, n))
-        return y
-'''
 
 RELU_REFERENCE = '''import torch
 

@@ -64,6 +64,18 @@ def median_s(fn: Callable[[], object], repeats: int) -> float:
     return statistics.median(times)
 
 
+def nvcc_object_s(source: str, repeats: int) -> float:
+    """`nvcc -c`: the host+device object build that a build system (and a torch extension) runs
+    per .cu file. `nvcc -cubin` skips the host compile, so it is the lower bound of nvcc's cost."""
+    import subprocess
+
+    with tempfile.TemporaryDirectory(prefix="kw-bench-nvcc-") as tmp:
+        path = Path(tmp) / "kernel.cu"
+        path.write_text(source)
+        cmd = ["nvcc", "-c", "-arch=sm_90", str(path), "-o", str(Path(tmp) / "kernel.o")]
+        return median_s(lambda: subprocess.run(cmd, check=True, capture_output=True), repeats)
+
+
 def native_sources() -> dict[str, str]:
     from kernelwright.sandbox.candidate_source import cuda_sources
 
@@ -92,14 +104,18 @@ def bench_compile(repeats: int = 3, full_build: bool = False) -> dict[str, float
     print(
         f"NVRTC {nvrtc_version()}, nvcc {nvcc_version()}, {os.cpu_count()} CPU(s); median of {repeats} runs, sm_90"
     )
-    print(f"{'source':34} {'NVRTC s':>9} {'nvcc s':>9} {'nvcc/NVRTC':>11}")
+    print(f"{'source':34} {'NVRTC s':>9} {'nvcc -cubin s':>13} {'ratio':>6} {'nvcc -c s':>10} {'ratio':>6}")
     for name, source in native_sources().items():
         nvrtc_s = median_s(lambda s=source: compile_cuda(s, "sm_90", config=fresh), repeats)
         figures[f"nvrtc:{name}"] = nvrtc_s
         if nvcc_path():
             nvcc_s = median_s(lambda s=source: compile_cuda(s, "sm_90", config=nvcc_cfg), repeats)
-            figures[f"nvcc:{name}"] = nvcc_s
-            print(f"{name:34} {nvrtc_s:9.3f} {nvcc_s:9.3f} {nvcc_s / nvrtc_s:10.1f}x")
+            object_s = nvcc_object_s(source, repeats)
+            figures[f"nvcc:{name}"], figures[f"nvcc-c:{name}"] = nvcc_s, object_s
+            print(
+                f"{name:34} {nvrtc_s:9.3f} {nvcc_s:13.3f} {nvcc_s / nvrtc_s:5.1f}x"
+                f" {object_s:10.3f} {object_s / nvrtc_s:5.1f}x"
+            )
         else:
             print(f"{name:34} {nvrtc_s:9.3f} {'-':>9} {'(no nvcc)':>11}")
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -67,6 +68,11 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.manual_seed(0)
     task = load_module(args.task, "kw_task")
+    from kernelwright.sandbox.audit_hooks import install
+
+    # The candidate passed the sandbox before it is profiled; here it keeps the same dynamic fences
+    # (no sockets, subprocesses, signals or writes outside the working directory).
+    install(args.candidate, workdir=os.getcwd())
     candidate = load_module(args.candidate, "kw_candidate")
     model = candidate.ModelNew(*[_to_device(a, args.device) for a in task.get_init_inputs()]).to(args.device)
     inputs = [_to_device(x, args.device) for x in task.get_inputs()]

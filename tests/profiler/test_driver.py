@@ -27,9 +27,19 @@ class ModelNew(torch.nn.Module):
 """
 
 
-def _driver(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+SOCKET_CANDIDATE = """
+import socket
+import torch
+class ModelNew(torch.nn.Module):
+    def forward(self, x):
+        socket.socket().connect(("127.0.0.1", 9))
+        return x.clamp_min(0)
+"""
+
+
+def _driver(tmp_path: Path, *args: str, candidate: str = CANDIDATE) -> subprocess.CompletedProcess:
     (tmp_path / "task.py").write_text(TASK)
-    (tmp_path / "candidate.py").write_text(CANDIDATE)
+    (tmp_path / "candidate.py").write_text(candidate)
     cmd = [
         sys.executable,
         "-m",
@@ -57,3 +67,20 @@ def test_power_mode_runs_back_to_back_calls_and_reports_output_size(tmp_path: Pa
 def test_ncu_mode_refuses_the_cpu(tmp_path: Path) -> None:
     proc = _driver(tmp_path, "--mode", "ncu", "--device", "cpu", "--out", "r.json")
     assert proc.returncode == 2 and "needs --device cuda" in proc.stderr
+
+
+def test_profiled_candidate_keeps_the_sandbox_fences(tmp_path: Path) -> None:
+    proc = _driver(
+        tmp_path,
+        "--mode",
+        "power",
+        "--device",
+        "cpu",
+        "--min-seconds",
+        "0.1",
+        "--out",
+        "r.json",
+        candidate=SOCKET_CANDIDATE,
+    )
+    assert proc.returncode != 0 and not (tmp_path / "r.json").exists()
+    assert "socket" in proc.stderr

@@ -32,7 +32,8 @@ import socket
 import torch
 class ModelNew(torch.nn.Module):
     def forward(self, x):
-        socket.socket().connect(("127.0.0.1", 9))
+        with socket.socket() as s:  # succeeds anywhere, unless the audit hooks stop it
+            s.bind(("127.0.0.1", 0))
         return x.clamp_min(0)
 """
 
@@ -83,4 +84,4 @@ def test_profiled_candidate_keeps_the_sandbox_fences(tmp_path: Path) -> None:
         candidate=SOCKET_CANDIDATE,
     )
     assert proc.returncode != 0 and not (tmp_path / "r.json").exists()
-    assert "socket" in proc.stderr
+    assert "kernelwright sandbox: opening a network socket" in proc.stderr

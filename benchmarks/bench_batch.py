@@ -67,6 +67,10 @@ def bench_ray(evals: int) -> None:
         print("ray: not installed, skipped")
         return
     start = time.perf_counter()
+    # A local instance on loopback only (Ray binds a Linux node to its outward address otherwise),
+    # reporting no usage statistics.
+    os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+    os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     ray.init(num_cpus=2, num_gpus=2, include_dashboard=False, log_to_driver=False)
     print(f"ray: local instance up in {time.perf_counter() - start:.1f} s (2 CPUs, 2 logical GPUs)")
     pool = RayPool(lambda: instant, address=None)

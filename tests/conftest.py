@@ -9,6 +9,11 @@ from functools import cache
 
 import pytest
 
+# A local Ray instance in the tests stays on loopback (on Linux, Ray otherwise binds the node to
+# the machine's outward address) and reports no usage statistics.
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+
 
 @cache
 def gpu_available() -> bool:

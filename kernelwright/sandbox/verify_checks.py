@@ -116,33 +116,14 @@ class Comparison:
 
 def compare(actual: torch.Tensor, expected: torch.Tensor, atol: float, rtol: float) -> Comparison:
     """|a - e| <= atol + rtol * |e| elementwise, and NaN/Inf in the same places."""
-    if actual.shape != expected.shape:
-        return Comparison(
-            False,
-            None,
-            None,
-            expected.numel(),
-            expected.numel(),
-            f"shape {tuple(actual.shape)} instead of {tuple(expected.shape)}",
-        )
-    if actual.dtype != expected.dtype:
-        return Comparison(
-            False,
-            None,
-            None,
-            expected.numel(),
-            expected.numel(),
-            f"dtype {actual.dtype} instead of {expected.dtype}",
-        )
-    if actual.device != expected.device:
-        return Comparison(
-            False,
-            None,
-            None,
-            expected.numel(),
-            expected.numel(),
-            f"device {actual.device} instead of {expected.device}",
-        )
+    for what, got, want in (
+        ("shape", tuple(actual.shape), tuple(expected.shape)),
+        ("dtype", actual.dtype, expected.dtype),
+        ("device", actual.device, expected.device),
+    ):
+        if got != want:
+            n = expected.numel()
+            return Comparison(False, None, None, n, n, f"{what} {got} instead of {want}")
     a = actual.detach().to(torch.float64)
     e = expected.detach().to(torch.float64)
     nan_mismatch = a.isnan() != e.isnan()

@@ -96,8 +96,10 @@ class KernelResources(Record):
     spill_loads_bytes: int = 0
     shared_bytes: int = Field(0, description="Static shared memory per block.")
     local_bytes: int = Field(0, description="Stack frame (local memory) per thread.")
-    constant_bytes: int = 0
-    max_threads_per_block: int | None = None
+    constant_bytes: int = Field(
+        0, description="Constant memory: the kernel's bank 0 (parameters) plus the module's constant banks."
+    )
+    max_threads_per_block: int | None = Field(None, description="From __launch_bounds__, when declared.")
 
 
 class GuardFinding(Record):

@@ -14,6 +14,7 @@ recorded in the ELF: they come from the ptxas report of the same compile.
 from __future__ import annotations
 
 import io
+import re
 import struct
 from collections.abc import Iterator
 
@@ -51,6 +52,10 @@ class CubinKernel(BaseModel):
 class CubinInfo(BaseModel):
     kernels: list[CubinKernel]
     user_constant_bytes: int = Field(0, description="Module-wide __constant__ data (cmem[3]).")
+    module_constant_bytes: int = Field(
+        0,
+        description="All module-wide constant banks (`.nv.constantN`: __constant__ data, compiler constants).",
+    )
 
 
 def _records(data: bytes) -> Iterator[tuple[int, bytes]]:
@@ -117,7 +122,12 @@ def parse_cubin(cubin: bytes) -> CubinInfo:
             )
         )
     const3 = sections.get(".nv.constant3")
-    return CubinInfo(kernels=kernels, user_constant_bytes=const3.header.sh_size if const3 is not None else 0)
+    module = sum(s.header.sh_size for n, s in sections.items() if re.fullmatch(r"\.nv\.constant\d+", n))
+    return CubinInfo(
+        kernels=kernels,
+        user_constant_bytes=const3.header.sh_size if const3 is not None else 0,
+        module_constant_bytes=module,
+    )
 
 
 def kernel_resources(
@@ -132,7 +142,8 @@ def kernel_resources(
     names = names or {}
     spills = {r.name: r for r in ptxas or []}
     out = []
-    for k in parse_cubin(cubin).kernels:
+    info = parse_cubin(cubin)
+    for k in info.kernels:
         name = names.get(k.symbol, k.symbol)
         reported = spills.get(name) or spills.get(k.symbol)
         out.append(
@@ -144,7 +155,7 @@ def kernel_resources(
                 spill_loads_bytes=reported.spill_loads_bytes if reported else 0,
                 shared_bytes=k.shared_bytes,
                 local_bytes=k.local_bytes,
-                constant_bytes=k.constant_bytes,
+                constant_bytes=k.constant_bytes + info.module_constant_bytes,
                 max_threads_per_block=k.max_threads_per_block,
             )
         )

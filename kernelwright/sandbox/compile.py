@@ -217,9 +217,14 @@ def _compile_nvcc(source: str, arch: str, options: Sequence[str], config: Compil
 
 def _success(backend: Literal["nvrtc", "nvcc"], arch: str, cubin: bytes, log: str) -> CompileResult:
     raw = parse_ptxas_resources(log, arch)
-    constants = cubin_constant_bytes(cubin)
+    facts = cubin_facts(cubin)
     raw = [
-        r if r.constant_bytes else r.model_copy(update={"constant_bytes": constants.get(r.name, 0)})
+        r.model_copy(
+            update={
+                "constant_bytes": r.constant_bytes or facts.get(r.name, (0, None))[0],
+                "max_threads_per_block": facts.get(r.name, (0, None))[1],
+            }
+        )
         for r in raw
     ]
     symbols = kernel_symbols([r.name for r in raw])
@@ -239,24 +244,21 @@ def _success(backend: Literal["nvrtc", "nvcc"], arch: str, cubin: bytes, log: st
     )
 
 
-def cubin_constant_bytes(cubin: bytes) -> dict[str, int]:
-    """Constant memory per kernel symbol, read from the cubin's sections.
-
-    ptxas in CUDA 13 no longer prints `cmem[N]` with -v, so this sums the kernel's own bank
-    (`.nv.constant0.<symbol>`: parameters and driver data) and the module-wide banks
-    (`.nv.constantN`: `__constant__` variables and compiler constants)."""
-    import io
-
-    from elftools.common.exceptions import ELFError
-    from elftools.elf.elffile import ELFFile
+def cubin_facts(cubin: bytes) -> dict[str, tuple[int, int | None]]:
+    """Entry symbol -> (constant bytes, max threads per block) read from the cubin; {} when the
+    bytes are not a cubin. CUDA 13's ptxas no longer prints `cmem[N]` with -v, and it never prints
+    `__launch_bounds__`; the constant figure is the kernel's bank 0 plus the module-wide banks, as
+    `KernelResources.constant_bytes` defines it."""
+    from kernelwright.profiler.cubin import CubinError, parse_cubin
 
     try:
-        sections = [(s.name, s["sh_size"]) for s in ELFFile(io.BytesIO(cubin)).iter_sections()]
-    except (ELFError, ValueError, OSError):
+        info = parse_cubin(cubin)
+    except CubinError:
         return {}
-    shared = sum(size for name, size in sections if re.fullmatch(r"\.nv\.constant\d+", name))
-    prefix = ".nv.constant0."
-    return {name[len(prefix) :]: size + shared for name, size in sections if name.startswith(prefix)}
+    return {
+        k.symbol: (k.constant_bytes + info.module_constant_bytes, k.max_threads_per_block)
+        for k in info.kernels
+    }
 
 
 def kernel_symbols(entries: Sequence[str]) -> dict[str, str]:

@@ -14,7 +14,7 @@ from kernelwright.sandbox import compile_cache
 from kernelwright.sandbox.compile import (
     CompileConfig,
     compile_cuda,
-    cubin_constant_bytes,
+    cubin_facts,
     demangled_base,
     nvcc_path,
     nvcc_version,
@@ -85,6 +85,20 @@ def test_stack_frame_and_constant_memory_are_reported() -> None:
     assert res.local_bytes >= 64 * 4
     (bigger,) = compile_cuda(LOCAL_ARRAY.replace("table[16]", "table[64]"), "sm_80").resources
     assert bigger.constant_bytes - res.constant_bytes == (64 - 16) * 4  # __constant__ data counts
+
+
+def test_launch_bounds_and_constants_agree_with_the_profilers_cubin_reading() -> None:
+    from kernelwright.profiler.cubin import kernel_resources
+
+    bounded = SHARED_RELU.replace("__global__ void", "__global__ void __launch_bounds__(256)", 1)
+    result = compile_cuda(bounded, "sm_90")
+    (res,) = result.resources
+    assert res.max_threads_per_block == 256
+    assert compile_cuda(SHARED_RELU, "sm_90").resources[0].max_threads_per_block is None
+    (from_cubin,) = kernel_resources(result.cubin, "sm_90", names={v: k for k, v in result.symbols.items()})
+    assert from_cubin.model_dump(exclude={"spill_stores_bytes", "spill_loads_bytes"}) == res.model_dump(
+        exclude={"spill_stores_bytes", "spill_loads_bytes"}
+    )
 
 
 def test_cxx_kernels_are_launchable_by_their_source_names() -> None:
@@ -171,8 +185,8 @@ def test_compiler_versions() -> None:
         assert (nvcc_version() or "").count(".") >= 1
 
 
-def test_constant_bytes_of_something_that_is_not_a_cubin_is_empty() -> None:
-    assert cubin_constant_bytes(b"not an elf file") == {}
+def test_cubin_facts_of_something_that_is_not_a_cubin_are_empty() -> None:
+    assert cubin_facts(b"not an elf file") == {}
 
 
 @pytest.mark.skipif(nvcc_path() is None, reason="nvcc is not installed here")

@@ -45,7 +45,9 @@ class ChatClient(Protocol):
 class Store(Protocol):
     """Where runs, attempts, LLM calls and metrics live. Each write is its own transaction."""
 
-    def create_run(self, config: dict[str, Any], *, coder_model: str, judge_model: str, gpu_name: str) -> int: ...
+    def create_run(
+        self, config: dict[str, Any], *, coder_model: str, judge_model: str, gpu_name: str
+    ) -> int: ...
 
     def finish_run(self, run_id: int, status: str) -> None: ...
 

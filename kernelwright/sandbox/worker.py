@@ -233,7 +233,11 @@ class WorkerClient:
             if select.select([fd], [], [], min(remaining, 1.0))[0]:
                 data = os.read(fd, 1 << 16)
                 if not data:
-                    code = self._proc.poll()
+                    # The pipe closes a moment before the exit status can be reaped.
+                    try:
+                        code: int | None = self._proc.wait(timeout=1.0)
+                    except subprocess.TimeoutExpired:
+                        code = None
                     raise WorkerServerDied(
                         f"died (exit status {code})" if code is not None else "closed its pipe"
                     )

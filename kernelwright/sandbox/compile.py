@@ -217,7 +217,7 @@ def _compile_nvcc(source: str, arch: str, options: Sequence[str], config: Compil
 
 def _success(backend: Literal["nvrtc", "nvcc"], arch: str, cubin: bytes, log: str) -> CompileResult:
     raw = parse_ptxas_resources(log, arch)
-    facts = cubin_facts(cubin)
+    facts = cubin_facts(cubin, arch)
     raw = [
         r.model_copy(
             update={
@@ -244,21 +244,16 @@ def _success(backend: Literal["nvrtc", "nvcc"], arch: str, cubin: bytes, log: st
     )
 
 
-def cubin_facts(cubin: bytes) -> dict[str, tuple[int, int | None]]:
-    """Entry symbol -> (constant bytes, max threads per block) read from the cubin; {} when the
-    bytes are not a cubin. CUDA 13's ptxas no longer prints `cmem[N]` with -v, and it never prints
-    `__launch_bounds__`; the constant figure is the kernel's bank 0 plus the module-wide banks, as
-    `KernelResources.constant_bytes` defines it."""
-    from kernelwright.profiler.cubin import CubinError, parse_cubin
+def cubin_facts(cubin: bytes, arch: str) -> dict[str, tuple[int, int | None]]:
+    """Entry symbol -> (constant bytes, max threads per block) as the cubin records them; {} when
+    the bytes are not a cubin. CUDA 13's ptxas no longer prints `cmem[N]` with -v, and it never
+    prints `__launch_bounds__`."""
+    from kernelwright.profiler.cubin import CubinError, kernel_resources
 
     try:
-        info = parse_cubin(cubin)
+        return {r.name: (r.constant_bytes, r.max_threads_per_block) for r in kernel_resources(cubin, arch)}
     except CubinError:
         return {}
-    return {
-        k.symbol: (k.constant_bytes + info.module_constant_bytes, k.max_threads_per_block)
-        for k in info.kernels
-    }
 
 
 def kernel_symbols(entries: Sequence[str]) -> dict[str, str]:

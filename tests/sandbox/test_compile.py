@@ -186,7 +186,7 @@ def test_compiler_versions() -> None:
 
 
 def test_cubin_facts_of_something_that_is_not_a_cubin_are_empty() -> None:
-    assert cubin_facts(b"not an elf file") == {}
+    assert cubin_facts(b"not an elf file", "sm_90") == {}
 
 
 @pytest.mark.skipif(nvcc_path() is None, reason="nvcc is not installed here")

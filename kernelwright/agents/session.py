@@ -37,14 +37,16 @@ class RunSummary(BaseModel):
     best_path: str | None = Field(None, description="The best kernel's file, if any candidate was good.")
 
 
-def missing_llm_sentence(llm: LLMConfig) -> str | None:
+def require_complete(llm: LLMConfig) -> LLMConfig:
+    """`llm` itself when both roles have an endpoint, a key and a model; else ConfigError saying
+    what is missing, before any run is created."""
     missing = llm.missing()
-    if not missing:
-        return None
-    return (
-        f"No LLM endpoint is fully configured (missing: {', '.join(missing)}): set OPENAI_BASE_URL and "
-        "OPENAI_API_KEY (or --base-url) and a model (--model or KERNELWRIGHT_MODEL)."
-    )
+    if missing:
+        raise ConfigError(
+            f"No LLM endpoint is fully configured (missing: {', '.join(missing)}): set OPENAI_BASE_URL and "
+            "OPENAI_API_KEY (or --base-url) and a model (--model or KERNELWRIGHT_MODEL)."
+        )
+    return llm
 
 
 def gpu_facts(gpu: GPUIdentity | None, arch: str, *, compile_only: bool) -> str:
@@ -117,9 +119,7 @@ async def run_optimize(
     gpu_lock: asyncio.Semaphore | None = None,
 ) -> RunSummary:
     """Runs or resumes one task; the run row ends with the loop's status ('interrupted' on Ctrl-C)."""
-    sentence = missing_llm_sentence(settings.llm)
-    if sentence:
-        raise ConfigError(sentence)
+    require_complete(settings.llm)
     prices = PriceTable.load(settings.llm.prices_path)
     store.add_task(task)
     run_id, loop_config = _open_run(task, settings, store, settings.loop.gpu_name)

@@ -12,7 +12,7 @@ from typing import Any
 from kernelwright.agents.client import OpenAIChatClient
 from kernelwright.agents.loop import LoopConfig, optimize_task
 from kernelwright.agents.prices import PriceTable
-from kernelwright.agents.session import OptimizeSettings, missing_llm_sentence
+from kernelwright.agents.session import OptimizeSettings, require_complete
 from kernelwright.batch.config import BatchConfig
 from kernelwright.batch.runner import (
     BatchPlan,
@@ -98,9 +98,7 @@ async def optimize_suite(
     several threads at once (the pools are); `workers` is how many evaluations run at once."""
     if not tasks:
         raise ConfigError("The batch has no tasks: check the suite folder, --level and --tasks.")
-    sentence = missing_llm_sentence(settings.llm)
-    if sentence:
-        raise ConfigError(sentence)
+    require_complete(settings.llm)
     loop_config = settings.loop.model_copy(update={"gpu_name": gpu_name, "compile_only": batch.compile_only})
     plan = BatchPlan(
         tasks=tasks,

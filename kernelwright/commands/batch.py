@@ -73,18 +73,21 @@ def batch(
     """Optimize a whole suite: one evaluation worker per GPU, LLM calls of all tasks in parallel."""
     from kernelwright.agents.config import LLMConfig
     from kernelwright.agents.loop import LoopConfig
-    from kernelwright.agents.session import OptimizeSettings, missing_llm_sentence
+    from kernelwright.agents.session import OptimizeSettings, require_complete
     from kernelwright.batch.config import BatchConfig
 
     if compile_only and ray:
         raise ConfigError("--compile-only runs on this machine's CPU; it cannot be combined with --ray.")
-    llm = LLMConfig.from_env(
-        model=model, coder_model=coder_model, judge_model=judge_model, base_url=base_url,
-        temperature=temperature, reasoning_effort=reasoning_effort,
-    )  # fmt: skip
-    sentence = missing_llm_sentence(llm)
-    if sentence:
-        raise ConfigError(sentence)
+    llm = require_complete(
+        LLMConfig.from_env(
+            model=model,
+            coder_model=coder_model,
+            judge_model=judge_model,
+            base_url=base_url,
+            temperature=temperature,
+            reasoning_effort=reasoning_effort,
+        )  # fmt: skip
+    )
     loop = LoopConfig(
         rounds=rounds, candidates=candidates, patience=patience, max_usd=max_usd, max_tokens=max_tokens
     )

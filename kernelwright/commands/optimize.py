@@ -28,7 +28,7 @@ from kernelwright.commands.options import (
     RoundsOption,
     TemperatureOption,
 )
-from kernelwright.errors import ConfigError, KernelwrightError, NoGPUError
+from kernelwright.errors import KernelwrightError, NoGPUError
 
 console = Console()
 
@@ -67,16 +67,19 @@ def optimize(
     """Turn a PyTorch reference into the fastest correct CUDA kernel the agents can find."""
     from kernelwright.agents.config import LLMConfig
     from kernelwright.agents.loop import LoopConfig
-    from kernelwright.agents.session import OptimizeSettings, gpu_facts, missing_llm_sentence, unpriced_models
+    from kernelwright.agents.session import OptimizeSettings, gpu_facts, require_complete, unpriced_models
 
     gpu = None if compile_only else _gpu_or_fail()
-    llm = LLMConfig.from_env(
-        model=model, coder_model=coder_model, judge_model=judge_model, base_url=base_url,
-        temperature=temperature, reasoning_effort=reasoning_effort,
-    )  # fmt: skip
-    sentence = missing_llm_sentence(llm)
-    if sentence:
-        raise ConfigError(sentence)
+    llm = require_complete(
+        LLMConfig.from_env(
+            model=model,
+            coder_model=coder_model,
+            judge_model=judge_model,
+            base_url=base_url,
+            temperature=temperature,
+            reasoning_effort=reasoning_effort,
+        )  # fmt: skip
+    )
     for name in unpriced_models(llm):
         console.print(
             f"note: no price known for model {name}; its calls count as $0 (KERNELWRIGHT_PRICES adds prices)."

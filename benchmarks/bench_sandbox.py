@@ -77,7 +77,7 @@ def nvcc_object_s(source: str, repeats: int) -> float:
 
 
 def native_sources() -> dict[str, str]:
-    from kernelwright.sandbox.candidate_source import cuda_sources
+    from kernelwright.sandbox.build.candidate_source import cuda_sources
 
     sources = {"reduction (issue's 30 lines)": REDUCTION}
     for path in sorted(HONEST.glob("*.native.py")):
@@ -87,15 +87,15 @@ def native_sources() -> dict[str, str]:
 
 def bench_compile(repeats: int = 3, full_build: bool = False) -> dict[str, float]:
     """Prints the compile figures and returns them (seconds) keyed by name."""
-    from kernelwright.sandbox.candidate_source import cuda_sources
-    from kernelwright.sandbox.compile import (
+    from kernelwright.sandbox.build.candidate_source import cuda_sources
+    from kernelwright.sandbox.build.compile import (
         CompileConfig,
         compile_cuda,
         nvcc_path,
         nvcc_version,
         nvrtc_version,
     )
-    from kernelwright.sandbox.load_inline_extract import extract
+    from kernelwright.sandbox.build.load_inline_extract import extract
 
     figures: dict[str, float] = {}
     os.environ["KERNELWRIGHT_CACHE_DIR"] = tempfile.mkdtemp(prefix="kw-bench-cache-")
@@ -145,8 +145,8 @@ def bench_compile(repeats: int = 3, full_build: bool = False) -> dict[str, float
 
 
 def _full_build_s(source: str) -> float:
-    from kernelwright.sandbox.compile import CompileConfig, compile_cuda
-    from kernelwright.sandbox.static_check import (
+    from kernelwright.sandbox.build.compile import CompileConfig, compile_cuda
+    from kernelwright.sandbox.guard.static_check import (
         StaticCheckConfig,
         _full_build_config,
         torch_extension_options,

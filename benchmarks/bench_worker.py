@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from kernelwright.sandbox.config import WorkerJob, WorkerLimits
-from kernelwright.sandbox.worker import WorkerClient
+from kernelwright.sandbox.isolation.worker import WorkerClient
 
 ROOT = Path(__file__).resolve().parent.parent
 TASK = ROOT / "tests" / "sandbox" / "hacks" / "tasks" / "relu.py"

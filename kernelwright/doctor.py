@@ -84,8 +84,8 @@ def _llm(env: Mapping[str, str] | None) -> tuple[dict[str, Any], list[str]]:
 
 def diagnose(db: str | None = None, env: Mapping[str, str] | None = None) -> DoctorReport:
     """Probes the machine and the settings. `db` is the --db option; `env` defaults to os.environ."""
-    from kernelwright.profiler.nvml import list_gpus
-    from kernelwright.sandbox.compile import nvcc_version, nvrtc_version
+    from kernelwright.gpu.nvml import list_gpus
+    from kernelwright.sandbox.build.compile import nvcc_version, nvrtc_version
     from kernelwright.store.engine import display_url
 
     problems: list[str] = []

@@ -202,7 +202,7 @@ class _Run:
 
 def _build_of(code: str) -> Any:
     try:
-        from kernelwright.sandbox.candidate_source import detect_build
+        from kernelwright.sandbox.build.candidate_source import detect_build
 
         return detect_build(code)
     except Exception:  # an unparsable candidate is still 'native'; the sandbox reports the error

@@ -61,7 +61,7 @@ def gpu_facts(gpu: GPUIdentity | None, arch: str, *, compile_only: bool) -> str:
     if gpu.memory_mib:
         facts.append(f"{gpu.memory_mib // 1024} GiB memory")
     try:
-        from kernelwright.profiler.gpu_specs import lookup_spec
+        from kernelwright.gpu.specs import lookup_spec
 
         spec = lookup_spec(gpu.name)
     except Exception:  # the spec table is a nicety for the prompt, never a reason to fail the run

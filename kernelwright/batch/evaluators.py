@@ -44,7 +44,7 @@ def close_local_pool(pool: LocalPool) -> None:
 
 
 def _static(arch: str, allow_torch: bool, task: Task, candidate: Candidate) -> Verdict:
-    from kernelwright.sandbox.static_check import static_verdict
+    from kernelwright.sandbox.guard.static_check import static_verdict
 
     return static_verdict(task, candidate, arch=arch, allow_torch=allow_torch)
 

@@ -128,7 +128,7 @@ def _evaluators(config: Any, store: Any, with_profiler: bool) -> tuple[Any, Any,
         facts = "A GPU of the Ray cluster (the node is chosen per evaluation)."
         return pool, None, f"ray:{config.ray_address}", facts, pool.stats.workers
     from kernelwright.batch.config import parse_gpus
-    from kernelwright.profiler.nvml import list_gpus
+    from kernelwright.gpu.nvml import list_gpus
     from kernelwright.sandbox.evaluate import gpu_available
 
     found = list_gpus()

@@ -97,7 +97,7 @@ def optimize(
 
 
 def _gpu_or_fail() -> Any:
-    from kernelwright.profiler.nvml import list_gpus
+    from kernelwright.gpu.nvml import list_gpus
     from kernelwright.sandbox.evaluate import gpu_available
 
     gpus = list_gpus()
@@ -119,7 +119,7 @@ def _run(task: Any, settings: Any, db: str | None, *, with_profiler: bool = True
     store = open_store(db)
     closers: list[Any] = [store]
     if settings.loop.compile_only:
-        from kernelwright.sandbox.static_check import static_verdict
+        from kernelwright.sandbox.guard.static_check import static_verdict
 
         evaluate: Any = partial(_static_evaluator, static_verdict, settings.arch)
         profile = None

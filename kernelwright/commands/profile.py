@@ -31,7 +31,7 @@ def profile(
     """Profile a correct candidate on the GPU: digest (what the Judge reads) and metric table."""
     from kernelwright.kernelbench.suite import find_task
     from kernelwright.profiler.profile import Profiler, ProfilerConfig
-    from kernelwright.sandbox.candidate_source import detect_build
+    from kernelwright.sandbox.build.candidate_source import detect_build
     from kernelwright.sandbox.config import SandboxConfig
     from kernelwright.sandbox.evaluate import Sandbox, gpu_available
 

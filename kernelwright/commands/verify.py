@@ -96,7 +96,7 @@ def _device(requested: str | None, has_gpu: bool) -> str:
 
 
 def _read_candidate(path: Path) -> Candidate:
-    from kernelwright.sandbox.candidate_source import CandidateSyntaxError, detect_build
+    from kernelwright.sandbox.build.candidate_source import CandidateSyntaxError, detect_build
 
     try:
         source = path.read_text()

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from kernelwright.contracts import GPUIdentity, KernelResources, Roofline, Task, TimingStats, Verdict
+from kernelwright.gpu.occupancy import Occupancy
+from kernelwright.gpu.specs import GPUSpec
 from kernelwright.profiler.findings import Finding
-from kernelwright.profiler.gpu_specs import GPUSpec
-from kernelwright.profiler.occupancy import Occupancy
 from kernelwright.profiler.power import PowerReading
 
 MAX_LINES = 40

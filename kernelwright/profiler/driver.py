@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.manual_seed(0)
     task = load_module(args.task, "kw_task")
-    from kernelwright.sandbox.audit_hooks import install
+    from kernelwright.sandbox.runner.audit_hooks import install
 
     # The candidate passed the sandbox before it is profiled; here it keeps the same dynamic fences
     # (no sockets, subprocesses, signals or writes outside the working directory).

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from kernelwright.contracts import KernelResources
-from kernelwright.profiler.occupancy import Occupancy
+from kernelwright.gpu.occupancy import Occupancy
 
 STALL_READINGS = {
     "stall_long_scoreboard": "warps wait on global/local memory loads: more bytes in flight per thread "

@@ -125,7 +125,7 @@ class NcuRun(BaseModel):
 def kernel_filter(kernel_names: list[str]) -> str:
     """ncu --kernel-name value matching exactly the candidate's kernels by function base name."""
     from kernelwright.profiler.ncu_csv import kernel_base_name
-    from kernelwright.sandbox.compile import demangled_base
+    from kernelwright.sandbox.build.compile import demangled_base
 
     # ncu matches the demangled function name without namespace or parameters (--kernel-name-base function).
     bases = sorted({kernel_base_name(demangled_base(n)) for n in kernel_names})

@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from kernelwright.contracts import GPUIdentity, Metric
-from kernelwright.profiler.nvml import _nvml_lock, identity_of
+from kernelwright.gpu.nvml import _nvml_lock, identity_of
 
 # Bit values of nvmlClocksEventReason* (nvml.h; identical to the older ClocksThrottleReason* names).
 CLOCK_EVENT_REASONS: dict[int, str] = {

@@ -12,12 +12,12 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from kernelwright.contracts import Candidate, GPUIdentity, Metric, Profile, Task, Verdict
+from kernelwright.gpu.nvml import gpu_identity
+from kernelwright.gpu.specs import GPUSpec, lookup_spec
 from kernelwright.profiler.child import run_in_group
 from kernelwright.profiler.digest import DigestInputs, render_digest
 from kernelwright.profiler.findings import rank_findings
-from kernelwright.profiler.gpu_specs import GPUSpec, lookup_spec
 from kernelwright.profiler.ncu import NcuConfig, NcuRun, run_ncu
-from kernelwright.profiler.nvml import gpu_identity
 from kernelwright.profiler.power import PowerReading, power_metrics
 from kernelwright.profiler.roofline import (
     main_dtype,
@@ -271,7 +271,7 @@ class Profiler:
 def child_env(device_index: int) -> dict[str, str]:
     """Environment of a profiled child: candidate code runs there, so no secrets (the sandbox's
     scrub list), and only the profiled GPU visible, numbered as NVML numbers it."""
-    from kernelwright.sandbox.worker import scrub_environment
+    from kernelwright.sandbox.isolation.worker import scrub_environment
 
     env = scrub_environment(os.environ)
     env.update(CUDA_DEVICE_ORDER="PCI_BUS_ID", CUDA_VISIBLE_DEVICES=str(device_index))
@@ -279,8 +279,8 @@ def child_env(device_index: int) -> dict[str, str]:
 
 
 def _estimated_spec(gpu: GPUIdentity, index: int) -> GPUSpec | None:
-    from kernelwright.profiler.gpu_specs import estimate_spec
-    from kernelwright.profiler.nvml import nvml_session
+    from kernelwright.gpu.nvml import nvml_session
+    from kernelwright.gpu.specs import estimate_spec
 
     with nvml_session() as nvml:
         if nvml is None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from kernelwright.contracts import Roofline, Task
-from kernelwright.profiler.gpu_specs import GPUSpec
+from kernelwright.gpu.specs import GPUSpec
 
 # Below this fraction of both peaks a kernel is limited by neither ceiling: latency, occupancy,
 # launch overhead or serialisation dominate, and "make it move fewer bytes" is the wrong advice.

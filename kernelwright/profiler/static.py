@@ -6,8 +6,8 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 from kernelwright.contracts import Candidate, KernelResources
-from kernelwright.profiler.cubin import CubinError, kernel_resources
-from kernelwright.profiler.occupancy import Occupancy, occupancy
+from kernelwright.gpu.cubin import CubinError, kernel_resources
+from kernelwright.gpu.occupancy import Occupancy, occupancy
 
 
 class StaticAnalysis(BaseModel):
@@ -19,9 +19,9 @@ class StaticAnalysis(BaseModel):
 
 def analyse_candidate(candidate: Candidate, arch: str) -> StaticAnalysis:
     """Never raises for a bad candidate: what failed goes into `problems`."""
-    from kernelwright.sandbox.candidate_source import CandidateSyntaxError, cuda_sources, detect_build
-    from kernelwright.sandbox.compile import CompileConfig, compile_cuda
-    from kernelwright.sandbox.load_inline_extract import extract_device_code
+    from kernelwright.sandbox.build.candidate_source import CandidateSyntaxError, cuda_sources, detect_build
+    from kernelwright.sandbox.build.compile import CompileConfig, compile_cuda
+    from kernelwright.sandbox.build.load_inline_extract import extract_device_code
 
     try:
         sources = cuda_sources(candidate.source)

@@ -48,7 +48,7 @@ def _template(name: str) -> Template:
 
 
 def _cuda_text(code: str) -> str:
-    from kernelwright.sandbox.candidate_source import cuda_sources
+    from kernelwright.sandbox.build.candidate_source import cuda_sources
 
     try:
         sources = cuda_sources(code)

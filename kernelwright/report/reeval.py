@@ -31,7 +31,7 @@ def _gpu_sandbox(store: Any, gpu_index: int) -> Evaluator:
 
 
 def _build_of(code: str) -> Any:
-    from kernelwright.sandbox.candidate_source import detect_build
+    from kernelwright.sandbox.build.candidate_source import detect_build
 
     try:
         return detect_build(code)

@@ -2,7 +2,7 @@
 
 No task is needed and nothing runs: the candidate's CUDA strings are read from its AST, compiled
 for the named arch, and each kernel's registers, spills and memory are paired with occupancy for
-a few block sizes (from kernelwright.profiler.occupancy).
+a few block sizes (from kernelwright.gpu.occupancy).
 """
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from pydantic import BaseModel, Field
 
 from kernelwright.contracts import KernelResources
 from kernelwright.errors import ConfigError
-from kernelwright.sandbox.candidate_source import cuda_sources, detect_build, read_candidate_file
-from kernelwright.sandbox.compile import ARCH_PATTERN
-from kernelwright.sandbox.static_check import compile_cuda_source
+from kernelwright.sandbox.build.candidate_source import cuda_sources, detect_build, read_candidate_file
+from kernelwright.sandbox.build.compile import ARCH_PATTERN
+from kernelwright.sandbox.guard.static_check import compile_cuda_source
 
 DEFAULT_BLOCK_SIZES = (64, 128, 256, 512, 1024)
 
@@ -85,11 +85,9 @@ def analyze_file(
 
 def _add_occupancy(analysis: Analysis, block_sizes: tuple[int, ...]) -> None:
     try:
-        from kernelwright.profiler.occupancy import occupancy
+        from kernelwright.gpu.occupancy import occupancy
     except ImportError:
-        analysis.occupancy_note = (
-            "occupancy is unavailable: kernelwright.profiler.occupancy is not installed."
-        )
+        analysis.occupancy_note = "occupancy is unavailable: kernelwright.gpu.occupancy is not installed."
         return
     for kernel in analysis.kernels:
         r = kernel.resources

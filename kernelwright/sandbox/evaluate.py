@@ -13,7 +13,7 @@ from typing import Any
 from kernelwright.contracts import Candidate, Status, Task, Verdict
 from kernelwright.errors import NoGPUError
 from kernelwright.sandbox.config import SandboxConfig, WorkerJob, WorkerLimits
-from kernelwright.sandbox.worker import WorkerClient
+from kernelwright.sandbox.isolation.worker import WorkerClient
 
 DEFAULT_ARCH = "sm_90"
 
@@ -22,7 +22,7 @@ DEFAULT_ARCH = "sm_90"
 def gpu_available() -> bool:
     """True when an NVIDIA GPU is visible and torch was built with CUDA. Reads NVML and torch's
     build info only, so CUDA is never initialised in the calling (CLI) process."""
-    from kernelwright.profiler.nvml import list_gpus
+    from kernelwright.gpu.nvml import list_gpus
 
     if not list_gpus():
         return False
@@ -35,7 +35,7 @@ def gpu_available() -> bool:
 
 def _gpu_identity(index: int) -> tuple[str | None, str | None]:
     """(name, arch like 'sm_90') of the worker's GPU, from NVML."""
-    from kernelwright.profiler.nvml import list_gpus
+    from kernelwright.gpu.nvml import list_gpus
 
     gpus = list_gpus()
     if index >= len(gpus):
@@ -65,7 +65,7 @@ def suspicious_rule(
     timing = verdict.candidate_timing
     if timing is None or not io_bytes or not gpu_name or verdict.device != "cuda":
         return None
-    from kernelwright.profiler.gpu_specs import lookup_spec
+    from kernelwright.gpu.specs import lookup_spec
 
     spec = lookup_spec(gpu_name)
     if spec is None:
@@ -113,8 +113,8 @@ def verdict_from_reply(reply: dict[str, Any]) -> tuple[Verdict, dict[str, Any]]:
 
 def _compile_only(candidate: Candidate, arch: str, *, allow_torch: bool) -> Verdict:
     """Compile without the guard (skip_guard): kernel names and resources for the launch check."""
-    from kernelwright.sandbox.candidate_source import CandidateSyntaxError, cuda_sources, detect_build
-    from kernelwright.sandbox.static_check import compile_cuda_source
+    from kernelwright.sandbox.build.candidate_source import CandidateSyntaxError, cuda_sources, detect_build
+    from kernelwright.sandbox.guard.static_check import compile_cuda_source
 
     try:
         build, sources = detect_build(candidate.source), cuda_sources(candidate.source)
@@ -198,7 +198,7 @@ class Sandbox:
     def _static(self, task: Task, candidate: Candidate, arch: str) -> Verdict:
         """C1's guard + compile on the CPU; with skip_guard (tests only) the guard's findings are
         ignored so the dynamic checks face the candidate alone."""
-        from kernelwright.sandbox.static_check import static_verdict
+        from kernelwright.sandbox.guard.static_check import static_verdict
 
         started = time.perf_counter()
         verdict = static_verdict(task, candidate, arch=arch, allow_torch=self.config.allow_torch)

@@ -16,8 +16,8 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
-from kernelwright.sandbox.compile import CompileConfig, CompileResult, compile_cuda
-from kernelwright.sandbox.kernel_params import (
+from kernelwright.sandbox.build.compile import CompileConfig, CompileResult, compile_cuda
+from kernelwright.sandbox.runner.kernel_params import (
     KernelArgumentError,
     KernelParam,
     pack_args,

@@ -22,8 +22,8 @@ from typing import Any
 import torch
 
 from kernelwright.contracts import Status, TrialResult, Verdict
-from kernelwright.sandbox.audit_hooks import AuditGuard
 from kernelwright.sandbox.config import WorkerJob
+from kernelwright.sandbox.runner.audit_hooks import AuditGuard
 from kernelwright.sandbox.verify_checks import (
     CheckFailed,
     TorchSnapshot,
@@ -211,7 +211,7 @@ def load(job: WorkerJob, workdir: str, phase: Callable[[str], None] = lambda _: 
     ref_model = ref_module.Model(*init_args).to(device)
     audit = None
     if job.audit:
-        from kernelwright.sandbox.audit_hooks import install
+        from kernelwright.sandbox.runner.audit_hooks import install
 
         audit = install(cand_path, workdir)
     snapshot = TorchSnapshot(ref_module, ref_model)

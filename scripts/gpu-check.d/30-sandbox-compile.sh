@@ -20,7 +20,7 @@ import time
 
 import torch
 
-from kernelwright.sandbox.compile import compile_cuda
+from kernelwright.sandbox.build.compile import compile_cuda
 from kernelwright.sandbox.native import CudaModule
 
 major, minor = torch.cuda.get_device_capability()

@@ -12,7 +12,7 @@ out="${KW_GPU_OUT:-$PWD/gpu-check-out/figures}/profiler"
 mkdir -p "$out"
 PY=${PYTHON:-python3}
 
-"$PY" -c "from kernelwright.profiler.ncu import ncu_status; from kernelwright.profiler.nvml import list_gpus
+"$PY" -c "from kernelwright.profiler.ncu import ncu_status; from kernelwright.gpu.nvml import list_gpus
 print(ncu_status().message); print([g.model_dump() for g in list_gpus()])" >"$out/ncu_status.txt" 2>&1
 cat "$out/ncu_status.txt"
 

@@ -22,7 +22,7 @@ def test_three_tasks_each_with_seed_and_fast() -> None:
 @pytest.mark.parametrize("path", FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
 def test_candidate_is_guard_clean_and_compiles(path: Path) -> None:
     from kernelwright.kernelbench import find_task
-    from kernelwright.sandbox.static_check import static_verdict
+    from kernelwright.sandbox.guard.static_check import static_verdict
 
     task = find_task(f"level1/{path.parent.name}")
     verdict = static_verdict(task, Candidate(source=path.read_text()), arch="sm_90")

@@ -78,8 +78,8 @@ def test_judge_prompts_ask_for_the_documented_json_fields() -> None:
 
 def test_seed_example_compiles_with_nvrtc_and_passes_the_guard() -> None:
     from kernelwright.kernelbench import find_task
-    from kernelwright.sandbox.guard import check
-    from kernelwright.sandbox.static_check import static_verdict
+    from kernelwright.sandbox.guard.policy import check
+    from kernelwright.sandbox.guard.static_check import static_verdict
 
     blocks = [body for tag, body in fenced_blocks(prompt_text("coder_seed")) if tag == "python"]
     assert len(blocks) == 2  # the reference placeholder and the ONE worked example

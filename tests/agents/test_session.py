@@ -15,7 +15,7 @@ from kernelwright.agents.config import LLMConfig
 from kernelwright.agents.loop import LoopConfig
 from kernelwright.agents.session import OptimizeSettings, run_optimize
 from kernelwright.errors import ConfigError
-from kernelwright.sandbox.static_check import static_verdict
+from kernelwright.sandbox.guard.static_check import static_verdict
 
 
 def settings_for(coder_url: str, judge_url: str, tmp_path: Path, **loop) -> OptimizeSettings:

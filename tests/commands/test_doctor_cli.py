@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from kernelwright.doctor import DoctorReport, NcuInfo, missing_pieces, store_url_problem
-from kernelwright.profiler.nvml import list_gpus
+from kernelwright.gpu.nvml import list_gpus
 
 SECRET_KEY = "sk-test-0123456789-SECRET"
 LLM_ENV = {

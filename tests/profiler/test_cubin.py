@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from kernelwright.profiler.cubin import CubinError, kernel_resources, parse_cubin
-from kernelwright.sandbox.compile import CompileConfig, compile_cuda
+from kernelwright.gpu.cubin import CubinError, kernel_resources, parse_cubin
+from kernelwright.sandbox.build.compile import CompileConfig, compile_cuda
 
 SOURCE = Path(__file__).parent / "kernels" / "resource_mix.cu"
 KERNELS = {"k_plain", "k_shared", "k_local", "k_const", "k_registers", "k_spill"}

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from kernelwright.contracts import Candidate, GPUIdentity, Status, TimingStats, Verdict
+from kernelwright.gpu.specs import lookup_spec
 from kernelwright.kernelbench.loader import load_task
-from kernelwright.profiler.gpu_specs import lookup_spec
 from kernelwright.profiler.ncu import NcuRun, interpret_ncu_output, run_ncu
 from kernelwright.profiler.profile import ProfileParts, Profiler, ProfilerConfig, build_profile
 from kernelwright.profiler.roofline import roofline

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from kernelwright.profiler.nvml import list_gpus
+from kernelwright.gpu.nvml import list_gpus
 
 TASK = """
 import torch

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from kernelwright.gpu.specs import all_specs, estimate_spec, lookup_spec
 from kernelwright.profiler.findings import rank_findings
-from kernelwright.profiler.gpu_specs import all_specs, estimate_spec, lookup_spec
 from kernelwright.profiler.ncu_csv import aggregate_per_kernel, parse_ncu_csv
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -8,7 +8,8 @@ import stat
 import pytest
 
 from kernelwright.contracts import GPUIdentity
-from kernelwright.profiler import ncu, nvml
+from kernelwright.gpu import nvml
+from kernelwright.profiler import ncu
 
 # The layout of /proc/driver/nvidia/params as the Linux driver prints it ("Name: value" lines);
 # written from NVIDIA's ERR_NVGPUCTRPERM note, not captured from a machine.

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from kernelwright.profiler.occupancy import arch_limits, occupancy, occupancy_table
+from kernelwright.gpu.occupancy import arch_limits, occupancy, occupancy_table
 
 # (arch, threads, regs, shared) -> (blocks per SM, occupancy %, limiter)
 HAND_CHECKED = [

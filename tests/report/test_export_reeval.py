@@ -29,7 +29,7 @@ def _kw(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.mark.slow
 def test_export_writes_a_standalone_module(fixture_store: FixtureStore, tmp_path: Path) -> None:
-    from kernelwright.sandbox.compile import compile_cuda
+    from kernelwright.sandbox.build.compile import compile_cuda
 
     out = tmp_path / "export"
     done = _kw("export", "--task", "1_A", "-o", str(out), "--db", fixture_store.url, cwd=tmp_path)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from kernelwright.cli import main
-from kernelwright.sandbox import compile_cache
+from kernelwright.sandbox.build import compile_cache
 
 HONEST = Path(__file__).parent / "honest"
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from kernelwright.errors import ConfigError
-from kernelwright.sandbox import compile_cache
-from kernelwright.sandbox.compile import (
+from kernelwright.sandbox.build import compile_cache
+from kernelwright.sandbox.build.compile import (
     CompileConfig,
     compile_cuda,
     cubin_facts,
@@ -88,7 +88,7 @@ def test_stack_frame_and_constant_memory_are_reported() -> None:
 
 
 def test_launch_bounds_and_constants_agree_with_the_profilers_cubin_reading() -> None:
-    from kernelwright.profiler.cubin import kernel_resources
+    from kernelwright.gpu.cubin import kernel_resources
 
     bounded = SHARED_RELU.replace("__global__ void", "__global__ void __launch_bounds__(256)", 1)
     result = compile_cuda(bounded, "sm_90")

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from kernelwright.sandbox import compile_cache
-from kernelwright.sandbox.compile import CompileConfig, compile_cuda, nvcc_path
+from kernelwright.sandbox.build import compile_cache
+from kernelwright.sandbox.build.compile import CompileConfig, compile_cuda, nvcc_path
 
 HONEST = Path(__file__).parent / "honest"
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.skipif(nvcc_path() is None, reason="nvcc is not install
 
 
 def _cuda_of(candidate: str) -> str:
-    from kernelwright.sandbox.candidate_source import cuda_sources
+    from kernelwright.sandbox.build.candidate_source import cuda_sources
 
     (source,) = cuda_sources((HONEST / candidate).read_text())
     return source

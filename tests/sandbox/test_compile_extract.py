@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from kernelwright.sandbox import compile_cache
-from kernelwright.sandbox.candidate_source import (
+from kernelwright.sandbox.build import compile_cache
+from kernelwright.sandbox.build.candidate_source import (
     CandidateFileError,
     CandidateSyntaxError,
     cuda_sources,
@@ -15,8 +15,8 @@ from kernelwright.sandbox.candidate_source import (
     extract_device_code,
     read_candidate_file,
 )
-from kernelwright.sandbox.compile import CompileConfig, compile_cuda
-from kernelwright.sandbox.load_inline_extract import extract, extraction_failed
+from kernelwright.sandbox.build.compile import CompileConfig, compile_cuda
+from kernelwright.sandbox.build.load_inline_extract import extract, extraction_failed
 
 HONEST = Path(__file__).parent / "honest"
 
@@ -153,7 +153,7 @@ def test_torch_load_is_not_a_compat_build() -> None:
 
 
 def test_device_code_using_std_gets_libcuxx_on_a_retry() -> None:
-    from kernelwright.sandbox.static_check import compile_cuda_source
+    from kernelwright.sandbox.guard.static_check import compile_cuda_source
 
     source = LOAD_INLINE_CUDA.replace(
         "if (i < n) y[i] = gelu(x[i]);", "if (i < n) y[i] = std::min(gelu(x[i]), FLT_MAX);"

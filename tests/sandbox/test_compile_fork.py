@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from kernelwright.sandbox import compile_cache
-from kernelwright.sandbox.compile import CompileConfig, compile_cuda
-from kernelwright.sandbox.compile_fork import ForkedCallError, call_in_fork
+from kernelwright.sandbox.build import compile_cache
+from kernelwright.sandbox.build.compile import CompileConfig, compile_cuda
+from kernelwright.sandbox.build.compile_fork import ForkedCallError, call_in_fork
 
 KERNEL = 'extern "C" __global__ void k(float* x) { x[threadIdx.x] *= 2.f; }\n'
 

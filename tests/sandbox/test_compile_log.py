@@ -5,7 +5,7 @@ still prints `cmem[N]`, as CUDA 12 and sm_80 do), since CUDA 13 for sm_90 prints
 
 from __future__ import annotations
 
-from kernelwright.sandbox.compile_log import parse_ptxas_resources, trim_error_log
+from kernelwright.sandbox.build.compile_log import parse_ptxas_resources, trim_error_log
 
 PTXAS_WITH_SPILLS = """\
 ptxas info    : 0 bytes gmem, 64 bytes cmem[3]

@@ -12,8 +12,8 @@ import pytest
 
 from kernelwright.contracts import Candidate, Status, TimingStats, Verdict
 from kernelwright.errors import NoGPUError
+from kernelwright.gpu.nvml import list_gpus
 from kernelwright.kernelbench import find_task
-from kernelwright.profiler.nvml import list_gpus
 from kernelwright.sandbox.config import SandboxConfig
 from kernelwright.sandbox.evaluate import (
     Sandbox,
@@ -22,7 +22,7 @@ from kernelwright.sandbox.evaluate import (
     torch_version,
     verdict_from_reply,
 )
-from kernelwright.sandbox.worker import WorkerClient
+from kernelwright.sandbox.isolation.worker import WorkerClient
 
 HERE = Path(__file__).parent
 HACKS = HERE / "hacks"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from kernelwright.contracts import Candidate, Task
-from kernelwright.sandbox.guard import check
+from kernelwright.sandbox.guard.policy import check
 
 HONEST = Path(__file__).parent / "honest"
 

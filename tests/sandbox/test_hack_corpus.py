@@ -21,7 +21,7 @@ from kernelwright.contracts import Candidate, Status, Task
 from kernelwright.kernelbench import find_task
 from kernelwright.sandbox.config import SandboxConfig
 from kernelwright.sandbox.evaluate import Sandbox
-from kernelwright.sandbox.worker import WorkerClient
+from kernelwright.sandbox.isolation.worker import WorkerClient
 
 HACKS = Path(__file__).parent / "hacks"
 SECRETS = {"OPENAI_API_KEY": "sk-kwtest-0123456789", "KERNELWRIGHT_DB": "sqlite:////tmp/kwtest-secret.db",

@@ -8,9 +8,9 @@ import struct
 import pytest
 import torch
 
-from kernelwright.sandbox.compile import compile_cuda
-from kernelwright.sandbox.kernel_params import KernelArgumentError, pack_args, parse_kernel_params
+from kernelwright.sandbox.build.compile import compile_cuda
 from kernelwright.sandbox.native import CudaModule
+from kernelwright.sandbox.runner.kernel_params import KernelArgumentError, pack_args, parse_kernel_params
 
 SOURCE = r"""
 #include <cuda_fp16.h>

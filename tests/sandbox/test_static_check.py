@@ -10,9 +10,9 @@ import pytest
 
 from kernelwright.contracts import Candidate, Status, Task, Verdict
 from kernelwright.kernelbench.suite import find_task
-from kernelwright.sandbox import compile_cache
-from kernelwright.sandbox.candidate_source import detect_build
-from kernelwright.sandbox.static_check import static_verdict
+from kernelwright.sandbox.build import compile_cache
+from kernelwright.sandbox.build.candidate_source import detect_build
+from kernelwright.sandbox.guard.static_check import static_verdict
 
 HONEST = Path(__file__).parent / "honest"
 HONEST_FILES = sorted(HONEST.glob("*.py"))
@@ -145,7 +145,7 @@ def test_when_extraction_finds_no_kernel_the_full_build_decides_with_a_warning()
 @pytest.mark.slow
 def _torch_cuda_library_headers() -> bool:
     """ATen's CUDA headers include cuSPARSE/cuBLAS; their headers come with torch's CUDA wheels."""
-    from kernelwright.sandbox.static_check import StaticCheckConfig, _full_build_config
+    from kernelwright.sandbox.guard.static_check import StaticCheckConfig, _full_build_config
 
     dirs = _full_build_config(StaticCheckConfig()).nvcc_include_dirs
     return any((Path(d) / "cusparse.h").is_file() for d in dirs)
@@ -154,9 +154,9 @@ def _torch_cuda_library_headers() -> bool:
 def test_extracted_device_code_matches_the_full_torch_extension_build() -> None:
     """The shortcut must not change the answer: NVRTC on the extracted device code reports the same
     resources as nvcc on the whole load_inline source with torch's headers (~1.5 min on 2 cores)."""
-    from kernelwright.sandbox.candidate_source import cuda_sources
-    from kernelwright.sandbox.compile import compile_cuda, nvcc_path
-    from kernelwright.sandbox.static_check import (
+    from kernelwright.sandbox.build.candidate_source import cuda_sources
+    from kernelwright.sandbox.build.compile import compile_cuda, nvcc_path
+    from kernelwright.sandbox.guard.static_check import (
         StaticCheckConfig,
         _full_build_config,
         compile_cuda_source,

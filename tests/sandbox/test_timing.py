@@ -15,8 +15,8 @@ from kernelwright.contracts import Candidate, Status
 from kernelwright.kernelbench import find_task
 from kernelwright.sandbox.config import SandboxConfig
 from kernelwright.sandbox.evaluate import Sandbox
+from kernelwright.sandbox.isolation.worker import WorkerClient
 from kernelwright.sandbox.timing import InputSet, Timer, l2_flush_buffer, timing_stats
-from kernelwright.sandbox.worker import WorkerClient
 
 HACKS = Path(__file__).parent / "hacks"
 

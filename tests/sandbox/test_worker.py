@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from kernelwright.sandbox.config import WorkerJob, WorkerLimits
-from kernelwright.sandbox.worker import WorkerClient, _pinned_device, scrub_environment
-from kernelwright.sandbox.worker_server import group_members
+from kernelwright.sandbox.isolation.server import group_members
+from kernelwright.sandbox.isolation.worker import WorkerClient, _pinned_device, scrub_environment
 
 TASK = (Path(__file__).parent / "hacks" / "tasks" / "relu.py").read_text()
 LIMITS = WorkerLimits(compile_timeout_s=30, run_timeout_s=30, memory_limit_bytes=8 << 30)

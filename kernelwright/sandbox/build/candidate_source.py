@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Literal
 
 from kernelwright.errors import KernelwrightError
-from kernelwright.sandbox.load_inline_extract import extract_device_code
+from kernelwright.sandbox.build.load_inline_extract import extract_device_code
 
 __all__ = [
     "CandidateFileError",

@@ -22,9 +22,9 @@ from pydantic import BaseModel, Field
 
 from kernelwright.contracts import KernelResources
 from kernelwright.errors import ConfigError
-from kernelwright.sandbox import compile_cache
-from kernelwright.sandbox.compile_fork import ForkedCallError, call_in_fork
-from kernelwright.sandbox.compile_log import parse_ptxas_resources, trim_error_log
+from kernelwright.sandbox.build import compile_cache
+from kernelwright.sandbox.build.compile_fork import ForkedCallError, call_in_fork
+from kernelwright.sandbox.build.compile_log import parse_ptxas_resources, trim_error_log
 
 ARCH_PATTERN = re.compile(r"^sm_\d{2,3}[af]?$")
 SOURCE_NAME = "candidate.cu"
@@ -248,7 +248,7 @@ def cubin_facts(cubin: bytes, arch: str) -> dict[str, tuple[int, int | None]]:
     """Entry symbol -> (constant bytes, max threads per block) as the cubin records them; {} when
     the bytes are not a cubin. CUDA 13's ptxas no longer prints `cmem[N]` with -v, and it never
     prints `__launch_bounds__`."""
-    from kernelwright.profiler.cubin import CubinError, kernel_resources
+    from kernelwright.gpu.cubin import CubinError, kernel_resources
 
     try:
         return {r.name: (r.constant_bytes, r.max_threads_per_block) for r in kernel_resources(cubin, arch)}

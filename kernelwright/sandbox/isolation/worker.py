@@ -140,7 +140,7 @@ class WorkerClient:
         self._server_log.seek(0)
         self._server_log.truncate()
         self._proc = subprocess.Popen(
-            [self.python, "-m", "kernelwright.sandbox.worker_server"],
+            [self.python, "-m", "kernelwright.sandbox.isolation.server"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self._server_log,

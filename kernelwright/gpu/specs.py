@@ -42,7 +42,7 @@ class GPUSpec(BaseModel):
 
 @cache
 def all_specs() -> tuple[GPUSpec, ...]:
-    text = resources.files("kernelwright.profiler").joinpath("gpu_specs.yaml").read_text()
+    text = resources.files("kernelwright.gpu").joinpath("gpu_specs.yaml").read_text()
     return tuple(GPUSpec.model_validate(row) for row in yaml.safe_load(text))
 
 

@@ -69,7 +69,7 @@ def _sm_count(nvml: Any, handle: Any, name: str, cc: str | None) -> int | None:
     if count:
         return int(count)
     # Not every NVML build reports SM counts outside MIG; the spec table knows the common parts.
-    from kernelwright.profiler.gpu_specs import lookup_spec
+    from kernelwright.gpu.specs import lookup_spec
 
     spec = lookup_spec(name)
     return spec.sm_count if spec is not None else None

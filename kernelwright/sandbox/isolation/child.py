@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kernelwright.sandbox.config import WorkerJob, WorkerLimits
-from kernelwright.sandbox.worker import scrub_environment
+from kernelwright.sandbox.isolation.worker import scrub_environment
 
 STDOUT_NAME = ".kw-stdout"
 STDERR_NAME = ".kw-stderr"

@@ -13,9 +13,9 @@ from __future__ import annotations
 import ast
 
 from kernelwright.contracts import Candidate, GuardFinding, Task
-from kernelwright.sandbox.candidate_source import CandidateSyntaxError, cuda_sources, parse_candidate
-from kernelwright.sandbox.guard_cuda import cuda_rules
-from kernelwright.sandbox.guard_python import dotted, import_aliases, module_rules
+from kernelwright.sandbox.build.candidate_source import CandidateSyntaxError, cuda_sources, parse_candidate
+from kernelwright.sandbox.guard.cuda_rules import cuda_rules
+from kernelwright.sandbox.guard.python_rules import dotted, import_aliases, module_rules
 
 TORCH_GLUE = {
     "empty", "empty_like", "empty_strided", "zeros", "zeros_like", "ones", "ones_like", "full", "full_like",

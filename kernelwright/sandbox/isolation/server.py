@@ -3,7 +3,7 @@ evaluation and supervises it (wall-time limits per phase, process count, group k
 
 Protocol: JSON lines. Requests on stdin: {"id", "job", "limits"}. Replies on the original stdout:
 {"event": "ready"} once, then per request {"event": "started", "pgid"} and {"event": "done", ...}.
-Run as `python -m kernelwright.sandbox.worker_server`; the parent (worker.WorkerClient) spawns it in
+Run as `python -m kernelwright.sandbox.isolation.server`; the parent (worker.WorkerClient) spawns it in
 a new session with a scrubbed environment.
 """
 
@@ -40,7 +40,7 @@ def _warm_imports() -> None:
     import numpy  # noqa: F401
     import torch  # noqa: F401
 
-    import kernelwright.sandbox.worker_child  # noqa: F401
+    import kernelwright.sandbox.isolation.child  # noqa: F401
 
     # Modules that patch torch functions when first imported (dynamo wraps torch.manual_seed) are
     # imported here, before the child's snapshot, so that their patches are part of the baseline.
@@ -53,7 +53,7 @@ def _warm_imports() -> None:
         "kernelwright.sandbox.launch_check",
         "kernelwright.sandbox.verify",
         "kernelwright.sandbox.timing",
-        "kernelwright.sandbox.audit_hooks",
+        "kernelwright.sandbox.runner.audit_hooks",
         "kernelwright.kernelbench.sizes",
     ):
         with contextlib.suppress(Exception):
@@ -126,7 +126,7 @@ def _child(job: dict[str, Any], limits: WorkerLimits, workdir: str, result_w: in
     try:
         os.setsid()
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        from kernelwright.sandbox import worker_child
+        from kernelwright.sandbox.isolation import child as worker_child
 
         worker_child.setup_process(limits, workdir, result_w)
         worker_child.run(job, nonce, workdir, result_w)

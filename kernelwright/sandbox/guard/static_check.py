@@ -14,10 +14,10 @@ import time
 from pydantic import BaseModel
 
 from kernelwright.contracts import Candidate, KernelResources, Status, Task, Verdict
-from kernelwright.sandbox.candidate_source import CandidateSyntaxError, cuda_sources, detect_build
-from kernelwright.sandbox.compile import CompileConfig, CompileResult, compile_cuda, cuda_include_dirs
-from kernelwright.sandbox.guard import check
-from kernelwright.sandbox.load_inline_extract import NEEDS_STD, extract, extraction_failed
+from kernelwright.sandbox.build.candidate_source import CandidateSyntaxError, cuda_sources, detect_build
+from kernelwright.sandbox.build.compile import CompileConfig, CompileResult, compile_cuda, cuda_include_dirs
+from kernelwright.sandbox.build.load_inline_extract import NEEDS_STD, extract, extraction_failed
+from kernelwright.sandbox.guard.policy import check
 
 
 class StaticCheckConfig(BaseModel):

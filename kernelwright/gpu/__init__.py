@@ -1,0 +1,1 @@
+"""Hardware facts below the stages: NVML, the GPU spec table, the cubin reader, occupancy."""

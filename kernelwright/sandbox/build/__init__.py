@@ -1,0 +1,1 @@
+"""Turning candidate source into cubins: NVRTC/nvcc, the cache, load_inline extraction."""

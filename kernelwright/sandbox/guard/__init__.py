@@ -1,0 +1,1 @@
+"""The static guard: AST and CUDA-text rules, then the compile, as one static verdict."""

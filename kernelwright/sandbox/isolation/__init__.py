@@ -1,0 +1,1 @@
+"""The fork server, its client, and the OS walls around the runner."""

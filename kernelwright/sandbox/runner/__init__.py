@@ -1,0 +1,1 @@
+"""What runs beside candidate code, in the untrusted runner process. Never imports judge/."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -131,6 +131,34 @@ class TimingStats(Record):
     min_ms: float | None = None
 
 
+def speedup(baseline: TimingStats | None, candidate: TimingStats | None) -> float | None:
+    """How many times faster the candidate's median is than the baseline's; None unless both exist
+    and the candidate took measurable time. The one definition every speedup field is filled from."""
+    if baseline is None or candidate is None or candidate.median_ms <= 0:
+        return None
+    return baseline.median_ms / candidate.median_ms
+
+
+class TimingCheck(Record):
+    """The runner's own per-call times set against the wall time the judge observed for the same
+    calls: the runner may not claim to be faster than the judge saw, beyond the stated tolerance."""
+
+    calls: int
+    spot_checks: int = Field(
+        description="Timed calls whose outputs the judge compared, drawn after each ran."
+    )
+    reported_median_ms: float = Field(description="Median of the runner's self-measured call times.")
+    observed_low_ms: float = Field(
+        description="Lower decile of (judge's wall time per call - harness overhead); delays only add."
+    )
+    overhead_ms: float = Field(
+        description="Harness and pipe overhead per call, measured before the candidate loaded."
+    )
+    overhead_iqr_ms: float
+    tolerance: str = Field(description="The rule applied, in words.")
+    consistent: bool
+
+
 class Verdict(Record):
     """What the sandbox concluded about one candidate. JSON-serialisable; never holds exceptions."""
 
@@ -150,6 +178,10 @@ class Verdict(Record):
     device: str = "cpu"
     gpu_name: str | None = None
     elapsed_s: dict[str, float] = Field(default_factory=dict, description="Per stage: compile, verify, time.")
+    isolation: list[str] = Field(
+        default_factory=list, description="The walls that were up around the runner."
+    )
+    timing_check: TimingCheck | None = None
 
     @property
     def correct(self) -> bool:
@@ -228,3 +260,67 @@ class LLMCall(Record):
     cost_usd: float = 0.0
     error: str | None = None
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+class ChatReply(Record):
+    """One completion as the loop sees it. A reply served again from the store costs nothing."""
+
+    text: str
+    tokens_in: int = 0
+    tokens_out: int = 0
+    cost_usd: float = 0.0
+    latency_s: float = 0.0
+    model: str = ""
+
+
+# ---------------------------------------------------------------- what the store reads back
+
+
+class RunInfo(Record):
+    """One run with its totals so far."""
+
+    id: int
+    config: dict[str, Any]
+    coder_model: str
+    judge_model: str
+    gpu_name: str
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    attempts: int = Field(0, description="Attempts recorded for this run.")
+    cost_usd: float = Field(0.0, description="Sum of its LLM calls' cost.")
+    tokens: int = Field(0, description="Sum of its LLM calls' tokens in and out.")
+
+
+class StoredAttempt(Record):
+    """An attempt together with its store id (parents, metrics and exports refer to it)."""
+
+    id: int
+    attempt: Attempt
+
+
+class BestEntry(Record):
+    """The fastest correct attempt of one task on one GPU: one leaderboard row."""
+
+    task_key: str
+    task_name: str
+    level: int
+    gpu_name: str
+    attempt_id: int
+    run_id: int
+    candidate_median_ms: float
+    speedup_vs_eager: float | None
+    speedup_vs_compiled: float | None
+    updated_at: datetime
+
+
+class Baseline(Record):
+    """Cached reference timings of one task on one GPU under one torch version."""
+
+    task_key: str
+    gpu_name: str
+    torch_version: str
+    source_sha256: str = Field(description="The task source the timings were measured on.")
+    eager: TimingStats | None
+    compiled: TimingStats | None
+    measured_at: datetime

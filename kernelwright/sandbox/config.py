@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from kernelwright.contracts import TimingStats
+
 
 class SandboxConfig(BaseModel):
     """How candidates are isolated, verified and timed."""
@@ -29,10 +31,13 @@ class SandboxConfig(BaseModel):
     shape_trial_max_numel: int = 1 << 18
     """Element budget (inputs plus parameters) of the shape-generalisation variant."""
     compile_timeout_s: float = 300.0
-    """Wall-time limit for loading: importing the candidate (a load_inline build), constructing the
-    models and the first call (where the native path compiles)."""
+    """Wall-time limit for loading: importing the candidate (where a load_inline file builds its
+    extension) and constructing ModelNew. Native CUDA is compiled before the runner starts."""
     run_timeout_s: float = 120.0
-    """Wall-time limit for verification and timing, counted after loading finished."""
+    """Wall-time limit for everything from the first forward call on: verification and timing."""
+    call_timeout_s: float = 30.0
+    """Wall-time limit of any single operation after loading (one forward call, one trial), so a
+    spinning forward is a timeout in seconds, not at the end of run_timeout_s."""
     memory_limit_gb: float | None = 16.0
     """Address-space limit of the worker child (RLIMIT_AS on CPU, RLIMIT_DATA on CUDA, whose driver
     reserves huge virtual ranges); None for no limit."""
@@ -52,8 +57,9 @@ class SandboxConfig(BaseModel):
     """Seconds of timed calls, at least (together with timing_min_calls)."""
     timing_max_seconds: float = 20.0
     """Stop timing after this long even if timing_min_calls is not reached (slow kernels)."""
-    timing_spot_checks: int = 3
-    """Timed calls whose output is compared with the reference on the same inputs."""
+    timing_spot_checks: int = 12
+    """Expected number of timed calls whose outputs the judge compares with the reference; each call
+    is drawn after it ran, with probability timing_spot_checks / timing_min_calls."""
     torch_compile_baseline: bool = False
     """Also time torch.compile(Model); cached per (task, GPU, torch version) in the store."""
     speedup_suspicious: float = 10.0
@@ -70,7 +76,7 @@ class SandboxConfig(BaseModel):
 
 
 class WorkerJob(BaseModel):
-    """Everything the isolated child needs; no secrets, no DB URL."""
+    """Everything the judge and runner children need; no secrets, no DB URL."""
 
     task_source: str
     task_filename: str = "reference.py"
@@ -86,7 +92,10 @@ class WorkerJob(BaseModel):
     timing_min_calls: int = 100
     timing_min_seconds: float = 1.0
     timing_max_seconds: float = 20.0
-    timing_spot_checks: int = 3
+    timing_spot_checks: int = 12
+    eager_timing: TimingStats | None = None
+    """The eager reference's timing on this device from an earlier evaluation of the same task."""
+    call_timeout_s: float = 30.0
     torch_compile_baseline: bool = False
     launch_check: bool = False
     launch_min_own_fraction: float = 0.5

@@ -1,6 +1,7 @@
 """The sandbox evaluator (interfaces.Evaluator): static guard and compile in this process (no
-candidate code runs here), then load/verify/time in an isolated child of the warm fork server, then
-the rules that only the parent applies (speedup limit, roofline, torch.compile baseline cache).
+candidate code runs here), then one evaluation in the warm fork server, where a runner child loads the
+candidate behind OS walls and a judge child that never sees candidate code verifies and times it and
+writes the Verdict; then the rules only the parent applies (speedup limit, roofline, baseline cache).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import time
 from functools import cache
 from typing import Any
 
-from kernelwright.contracts import Candidate, Status, Task, Verdict
+from kernelwright.contracts import Candidate, Status, Task, TimingStats, Verdict
 from kernelwright.errors import NoGPUError
 from kernelwright.sandbox.config import SandboxConfig, WorkerJob, WorkerLimits
 from kernelwright.sandbox.isolation.worker import WorkerClient
@@ -80,15 +81,18 @@ def suspicious_rule(
 
 
 def verdict_from_reply(reply: dict[str, Any]) -> tuple[Verdict, dict[str, Any]]:
-    """The child's Verdict, or one describing its timeout or crash; plus the child's extra figures."""
+    """The judge's Verdict, or one describing the server's timeout or kill; plus the judge's extra
+    figures. Only the judge writes `payload`: nothing the runner sends reaches here."""
     outcome = reply.get("outcome")
     payload = reply.get("payload") or {}
     if outcome == "result" and "verdict" in payload:
         verdict = Verdict.model_validate(payload["verdict"])
+        if verdict.rule == "process-died" and reply.get("runner_exit"):
+            verdict.message = verdict.message.replace("died", str(reply["runner_exit"]), 1)
     elif outcome == "timeout":
         verdict = Verdict(
             status=Status.timeout,
-            rule=f"{reply.get('phase', 'run')}-time-limit",
+            rule="run-time-limit",
             message=reply.get("message", "the candidate timed out"),
         )
     else:
@@ -102,12 +106,12 @@ def verdict_from_reply(reply: dict[str, Any]) -> tuple[Verdict, dict[str, Any]]:
         text = (reply.get(name) or "").strip()
         if text:
             streams.append(f"--- candidate {name} ---\n{text}")
+    if outcome != "result" and (reply.get("judge_stderr") or "").strip():
+        streams.append(f"--- sandbox judge stderr ---\n{reply['judge_stderr'].strip()}")
     if streams:
         verdict.log = "\n".join(filter(None, [verdict.log, *streams]))
     for stage, seconds in (reply.get("elapsed_s") or {}).items():
         verdict.elapsed_s.setdefault(f"worker_{stage}", seconds)
-    if reply.get("ready_s") is not None:
-        verdict.elapsed_s["worker_ready"] = reply["ready_s"]
     return verdict, {k: v for k, v in payload.items() if k != "verdict"}
 
 
@@ -152,6 +156,9 @@ class Sandbox:
         gpu = self.config.gpu_index if self.config.device == "cuda" else None
         self._owns_worker = worker is None
         self._client = worker or WorkerClient(gpu)
+        # The eager reference's timing per (task source, device): every judge measures it the same
+        # way, so one measurement serves every later candidate of the task in this sandbox.
+        self._eager: dict[tuple[str, str | None], TimingStats] = {}
 
     def close(self) -> None:
         if self._owns_worker:
@@ -180,8 +187,11 @@ class Sandbox:
         job = self._job(
             task, candidate, static, measure_compiled=cfg.torch_compile_baseline and cached_compiled is None
         )
+        job.eager_timing = self._eager.get((task.source_sha256, device_label))
         reply = self._client.run(job, self._limits())
         verdict, extra = verdict_from_reply(reply)
+        if verdict.eager_timing is not None and job.eager_timing is None:
+            self._eager[(task.source_sha256, device_label)] = verdict.eager_timing
         verdict.findings = static.findings + verdict.findings
         verdict.resources, verdict.kernel_names = static.resources, static.kernel_names
         verdict.elapsed_s["static"] = static.elapsed_s.get("static", 0.0)
@@ -238,6 +248,7 @@ class Sandbox:
             timing_min_seconds=cfg.timing_min_seconds,
             timing_max_seconds=cfg.timing_max_seconds,
             timing_spot_checks=cfg.timing_spot_checks,
+            call_timeout_s=cfg.call_timeout_s,
             torch_compile_baseline=measure_compiled,
             launch_check=cfg.device == "cuda" and not cfg.allow_torch,
             launch_min_own_fraction=min_fraction,

@@ -3,7 +3,8 @@
 Each candidate in tests/sandbox/hacks/ runs twice on the CPU with --allow-torch (so the PyTorch-op
 rule does not mask anything): once through the whole sandbox, where the static guard must catch it
 with the rule meant for it, and once with the guard skipped, where the dynamic defence meant for it
-(the correctness protocol, the audit hooks, the worker's limits) must catch it on its own.
+(the judge's comparisons and timing cross-check, the runner's walls and audit hooks, the worker's
+limits) must catch it on its own.
 GPU-only classes (side streams, uninitialised shared memory, stale-memory kernels, the launch check)
 are native CUDA candidates marked `gpu`.
 """
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from kernelwright.contracts import Candidate, Status, Task
+from kernelwright.contracts import Candidate, Status, Task, Verdict
 from kernelwright.kernelbench import find_task
 from kernelwright.sandbox.config import SandboxConfig
 from kernelwright.sandbox.evaluate import Sandbox
@@ -43,7 +44,10 @@ CASES = [
         "cache_by_pointer.py",
         "relu",
         "memoization",
-        (Status.incorrect, {"mismatch", "nondeterministic", "timing-spot-check"}),
+        (
+            {Status.incorrect, Status.rejected},
+            {"mismatch", "nondeterministic", "timing-spot-check", "output-reused"},
+        ),
     ),
     ("cache_by_value.py", "relu", "memoization", (Status.rejected, {"output-reused"})),
     ("stale_memory.py", "relu", None, (Status.incorrect, {"mismatch"})),
@@ -62,13 +66,28 @@ CASES = [
     ("ctypes_segfault.py", "relu", "native-code", (Status.rejected, {"sandbox-ctypes"})),
     ("kill_parent.py", "relu", "process-control", (Status.rejected, {"sandbox-kill"})),
     ("poison_reference.py", "relu", "monkeypatch", (Status.rejected, {"torch-patched"})),
-    ("patch_harness.py", "relu", "monkeypatch", (Status.rejected, {"harness-patched"})),
+    ("patch_harness.py", "relu", "monkeypatch", (Status.incorrect, {"mismatch"})),
+    # The trust boundary's own classes: forging the verdict or the timing, lazy calls while unwatched,
+    # rescaled caches, and slowing the reference.
+    (
+        "forge_reply.py",
+        "relu",
+        "try-except",
+        ({Status.rejected, Status.crashed}, {"protocol-violation", "process-died"}),
+    ),
+    ("forge_timing.py", "relu", "monkeypatch", (Status.rejected, {"timing-mismatch"})),
+    ("lazy_after_warmup.py", "relu", None, (Status.incorrect, {"timing-spot-check"})),
+    (
+        "rescale_cache.py",
+        "relu",
+        None,
+        (Status.incorrect, {"mismatch", "nondeterministic", "timing-spot-check"}),
+    ),
     ("infinite_loop.py", "relu", None, (Status.timeout, {"run-time-limit"})),
     ("os_exit.py", "relu", "process-control", (Status.crashed, {"process-died"})),
     ("segfault.py", "relu", None, (Status.crashed, {"process-died"})),
     ("memory_hog.py", "relu", None, (Status.crashed, {"memory-limit"})),
 ]
-TIMEOUT_CASES = {"infinite_loop.py"}
 
 
 def task(name: str) -> Task:
@@ -114,16 +133,28 @@ def live_children(pid: int | None) -> list[int]:
     return found
 
 
+CASE_SETTINGS: dict[str, dict[str, object]] = {
+    "infinite_loop.py": {"run_timeout_s": 3.0, "compile_timeout_s": 3.0},
+    # Lazy only after its 20th call: a timing loop long enough to reach the lazy calls.
+    "lazy_after_warmup.py": {"timing_min_calls": 60},
+}
+
+
 def _settings(file: str) -> dict[str, object]:
-    return {"run_timeout_s": 3.0, "compile_timeout_s": 3.0} if file in TIMEOUT_CASES else {}
+    return CASE_SETTINGS.get(file, {})
+
+
+def _caught(verdict: Verdict, dynamic: tuple[Status | set[Status], set[str]]) -> bool:
+    statuses, rules = dynamic
+    allowed = statuses if isinstance(statuses, set) else {statuses}
+    return verdict.status in allowed and verdict.rule in rules
 
 
 @pytest.mark.parametrize(("file", "task_name", "guard_rule", "dynamic"), CASES, ids=[c[0] for c in CASES])
 def test_guard_catches_hack_with_its_rule(worker, file, task_name, guard_rule, dynamic) -> None:
     verdict = sandbox(worker, **_settings(file))(task(task_name), candidate(file))
     if guard_rule is None:
-        status, rules = dynamic
-        assert (verdict.status, verdict.rule) in {(status, r) for r in rules}, verdict.message
+        assert _caught(verdict, dynamic), f"{verdict.status} {verdict.rule}: {verdict.message}"
     else:
         assert verdict.status == Status.rejected, verdict.message
         assert verdict.rule == guard_rule, verdict.message
@@ -133,9 +164,7 @@ def test_guard_catches_hack_with_its_rule(worker, file, task_name, guard_rule, d
 @pytest.mark.parametrize(("file", "task_name", "guard_rule", "dynamic"), CASES, ids=[c[0] for c in CASES])
 def test_dynamic_defence_catches_hack_without_guard(worker, file, task_name, guard_rule, dynamic) -> None:
     verdict = sandbox(worker, skip_guard=True, **_settings(file))(task(task_name), candidate(file))
-    status, rules = dynamic
-    assert verdict.status == status, f"{verdict.status}: {verdict.message}\n{verdict.log}"
-    assert verdict.rule in rules, f"{verdict.rule}: {verdict.message}"
+    assert _caught(verdict, dynamic), f"{verdict.status} {verdict.rule}: {verdict.message}\n{verdict.log}"
     assert verdict.findings == []
     assert verdict.message
 
@@ -179,24 +208,31 @@ def test_api_keys_are_not_visible_to_the_candidate(worker) -> None:
         assert name not in text
 
 
-def test_fork_bomb_without_audit_hooks_is_killed_as_a_group(worker) -> None:
+def test_fork_bomb_without_audit_hooks_is_stopped_by_the_walls_or_killed_as_a_group(worker) -> None:
     verdict = sandbox(worker, skip_guard=True, audit=False, max_processes=12)(
         task("relu"), candidate("fork_bomb.py")
     )
-    assert verdict.status == Status.crashed
-    assert "fork bomb" in verdict.message
+    if "seccomp-no-exec" in verdict.isolation:  # the kernel refuses the first fork
+        assert (verdict.status, verdict.rule) == (Status.rejected, "sandbox-wall"), verdict.message
+    else:
+        assert verdict.status == Status.crashed
+        assert "fork bomb" in verdict.message
     # The server is a child subreaper: any surviving bomb process would now be its child.
     assert live_children(worker.server_pid) == []
     after = sandbox(worker)(task("relu"), candidate("honest_relu.py"))
     assert after.status == Status.ok
 
 
-def test_parent_killer_without_audit_hooks_is_reported_and_server_restarted(worker) -> None:
+def test_parent_killer_without_audit_hooks_is_stopped_or_reported_and_server_restarted(worker) -> None:
     restarts = worker.restarts
     verdict = sandbox(worker, skip_guard=True, audit=False)(task("relu"), candidate("kill_parent.py"))
-    assert verdict.status == Status.crashed
-    assert "killed its parent" in verdict.message
-    assert worker.restarts == restarts + 1
+    if "seccomp" in verdict.isolation:  # signals outside its own group are refused
+        assert (verdict.status, verdict.rule) == (Status.rejected, "sandbox-wall"), verdict.message
+        assert worker.restarts == restarts
+    else:
+        assert verdict.status == Status.crashed
+        assert "killed its parent" in verdict.message
+        assert worker.restarts == restarts + 1
     after = sandbox(worker)(task("relu"), candidate("honest_relu.py"))
     assert after.status == Status.ok, after.message
 

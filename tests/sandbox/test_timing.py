@@ -3,7 +3,6 @@ sandbox) interleaved candidate/reference timing with spot checks."""
 
 from __future__ import annotations
 
-import random
 import statistics
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,8 @@ from kernelwright.kernelbench import find_task
 from kernelwright.sandbox.config import SandboxConfig
 from kernelwright.sandbox.evaluate import Sandbox
 from kernelwright.sandbox.isolation.worker import WorkerClient
-from kernelwright.sandbox.timing import InputSet, Timer, l2_flush_buffer, timing_stats
+from kernelwright.sandbox.judge.timing_check import cross_check, overhead_of, timing_stats
+from kernelwright.sandbox.timer import Timer, l2_flush_buffer
 
 HACKS = Path(__file__).parent / "hacks"
 
@@ -32,19 +32,30 @@ def test_timing_stats_median_iqr_cv() -> None:
     assert (single.median_ms, single.iqr_ms, single.cv) == (2.5, 0.0, 0.0)
 
 
-def test_input_sets_get_new_values_in_the_same_allocation() -> None:
-    x, idx = torch.randn(32), torch.arange(4)
-    pool = InputSet.of([x, idx, 3])
-    rng = random.Random(1)
-    before = x.clone()
-    ptr = x.data_ptr()
-    first = pool.refresh(rng)[0].clone()
-    second = pool.refresh(rng)[0].clone()
-    assert x.data_ptr() == ptr  # same allocation...
-    assert not torch.equal(first, second) and not torch.equal(first, before)  # ...new values each call
-    assert torch.equal(idx, torch.arange(4))  # integer inputs (indices) keep their values
-    ratio = first / before
-    assert torch.allclose(ratio, ratio[0].expand_as(ratio))  # a uniform rescale of the base values
+def test_overhead_is_wall_minus_reported_of_the_null_calls() -> None:
+    median, iqr = overhead_of([0.30, 0.20, 0.25, 0.22, 0.40], [0.01, 0.0, 0.01, 0.02, 0.0])
+    assert median == pytest.approx(0.24) and iqr > 0
+
+
+def test_cross_check_accepts_honest_times_and_delays() -> None:
+    overhead = (0.10, 0.01)
+    honest = [1.0 + 0.01 * (k % 5) for k in range(50)]
+    walls = [t + 0.10 + (5.0 if k % 7 == 0 else 0.0) for k, t in enumerate(honest)]  # delays only add
+    check = cross_check(honest, walls, overhead, spot_checks=6)
+    assert check.consistent, check
+    assert (check.calls, check.spot_checks) == (50, 6)
+
+
+def test_cross_check_refuses_times_below_what_the_judge_saw() -> None:
+    overhead = (0.10, 0.01)
+    true = [1.0] * 50
+    walls = [t + 0.10 for t in true]
+    forged = [t / 3 for t in true]
+    check = cross_check(forged, walls, overhead, spot_checks=6)
+    assert not check.consistent
+    assert check.reported_median_ms == pytest.approx(1 / 3) and check.observed_low_ms == pytest.approx(1.0)
+    # A single call reported longer than its own observed wall is impossible for an honest runner.
+    assert not cross_check([2.0] + true[1:], walls, overhead, spot_checks=1).consistent
 
 
 def test_timer_on_cpu_measures_the_call() -> None:
@@ -65,7 +76,7 @@ def worker() -> Iterator[WorkerClient]:
     client.close()
 
 
-def test_sandbox_times_candidate_and_reference_interleaved(worker: WorkerClient) -> None:
+def test_sandbox_times_candidate_and_reference(worker: WorkerClient) -> None:
     config = SandboxConfig(device="cpu", allow_torch=True, timing_min_calls=30, timing_min_seconds=0.0,
                            warmup_calls=2, memory_limit_gb=8)  # fmt: skip
     task = find_task(str(HACKS / "tasks" / "matmul.py"))
@@ -79,7 +90,9 @@ def test_sandbox_times_candidate_and_reference_interleaved(worker: WorkerClient)
     assert verdict.speedup_vs_eager == pytest.approx(
         verdict.eager_timing.median_ms / verdict.candidate_timing.median_ms  # type: ignore[union-attr]
     )
-    assert {"worker_load", "worker_run", "verify", "time"} <= set(verdict.elapsed_s)
+    assert {"load", "verify", "time", "worker_evaluation"} <= set(verdict.elapsed_s)
+    check = verdict.timing_check
+    assert check is not None and check.consistent and check.calls == 30 and check.spot_checks >= 1
 
 
 def test_timing_respects_min_seconds(worker: WorkerClient) -> None:
@@ -94,7 +107,7 @@ def test_timing_respects_min_seconds(worker: WorkerClient) -> None:
 
 def test_a_pointer_cache_is_caught_by_the_timing_spot_checks(worker: WorkerClient) -> None:
     """The correctness stage may miss the cache (fresh inputs rarely land on a cached address); the
-    timing loop, whose inputs change value in place every call, cannot."""
+    timing loop, whose inputs are fresh every call, often in a reused allocation, cannot."""
     config = SandboxConfig(device="cpu", allow_torch=True, skip_guard=True, trials=5, shape_trial=False,
                            timing_min_calls=20, timing_min_seconds=0.0, timing_spot_checks=20,
                            memory_limit_gb=8)  # fmt: skip
@@ -102,5 +115,9 @@ def test_a_pointer_cache_is_caught_by_the_timing_spot_checks(worker: WorkerClien
     verdict = Sandbox(config, worker=worker)(
         task, Candidate(source=(HACKS / "cache_by_pointer.py").read_text())
     )
-    assert verdict.status == Status.incorrect
-    assert verdict.rule in {"timing-spot-check", "mismatch", "nondeterministic"}
+    assert (verdict.status, verdict.rule) in {
+        (Status.incorrect, "timing-spot-check"),
+        (Status.incorrect, "mismatch"),
+        (Status.incorrect, "nondeterministic"),
+        (Status.rejected, "output-reused"),
+    }, verdict.message

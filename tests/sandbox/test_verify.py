@@ -1,4 +1,5 @@
-"""The correctness checks one by one, in-process on the CPU (no candidate code is imported here)."""
+"""The checks one by one, in-process on the CPU: the judge's comparison and the runner's own checks
+(no candidate code is imported here)."""
 
 from __future__ import annotations
 
@@ -9,18 +10,19 @@ import pytest
 import torch
 
 from kernelwright.contracts import Status
-from kernelwright.sandbox.verify import fresh_seed, trimmed_traceback
-from kernelwright.sandbox.verify_checks import (
-    CheckFailed,
+from kernelwright.sandbox.failures import CheckFailed
+from kernelwright.sandbox.inputs import fresh_seed
+from kernelwright.sandbox.judge.compare import compare, tolerance_for
+from kernelwright.sandbox.runner.checks import (
     TorchSnapshot,
     check_materialised,
     check_no_aliasing,
-    compare,
-    first_mutated,
     flatten_output,
-    same_values,
-    tolerance_for,
+    trimmed_traceback,
 )
+from kernelwright.sandbox.tensors import digest, same_values
+
+ALIAS = ("output-aliases-input", "output {output} shares memory with input {other}")
 
 
 class Relu(torch.nn.Module):
@@ -88,19 +90,20 @@ def test_output_must_be_materialised() -> None:
 
 def test_aliasing_detects_views_and_overlapping_storage() -> None:
     x = torch.randn(8, 8)
-    check_no_aliasing([x.clone()], [x])
+    check_no_aliasing([x.clone()], [x], *ALIAS)
     for alias in (x, x.view(64), x[2:4], x.t()):
         with pytest.raises(CheckFailed) as err:
-            check_no_aliasing([alias], [3, x])
+            check_no_aliasing([alias], [3, x], *ALIAS)
         assert err.value.rule == "output-aliases-input"
 
 
-def test_mutation_detection_is_nan_aware() -> None:
+def test_equality_and_digests_are_nan_aware_and_bitwise() -> None:
     x = torch.tensor([1.0, float("nan")])
     pristine = [x.clone(), 7]
-    assert first_mutated([x, 7], pristine) is None
+    assert same_values(x, pristine[0]) and digest([x, 7]) == digest(pristine)
     x[0] = 2.0
-    assert first_mutated([x, 7], pristine) == 0
+    assert not same_values(x, pristine[0]) and digest([x, 7]) != digest(pristine)
+    assert digest([torch.zeros(2)]) != digest([torch.zeros(2, dtype=torch.float64)])
     assert same_values(torch.tensor([float("nan")]), torch.tensor([float("nan")]))
     assert not same_values(torch.tensor([0.0]), torch.tensor([-1.0]))
 
@@ -108,7 +111,7 @@ def test_mutation_detection_is_nan_aware() -> None:
 def test_snapshot_catches_a_replaced_torch_function_and_timer() -> None:
     reference = types.ModuleType("ref")
     reference.torch = torch  # type: ignore[attr-defined]
-    snapshot = TorchSnapshot(reference, Relu())
+    snapshot = TorchSnapshot(reference)
     snapshot.check()
     original_relu, original_clock = torch.relu, time.perf_counter
     try:
@@ -137,7 +140,7 @@ def test_snapshot_catches_a_replaced_torch_function_and_timer() -> None:
 
 
 def test_snapshot_catches_changed_precision_flags() -> None:
-    snapshot = TorchSnapshot(types.ModuleType("ref"), Relu())
+    snapshot = TorchSnapshot(types.ModuleType("ref"))
     before = torch.get_float32_matmul_precision()
     try:
         torch.set_float32_matmul_precision("medium" if before != "medium" else "high")

@@ -1,5 +1,5 @@
 """The launch check's decision on kernel event lists (fixtures written from documented name formats,
-see their _provenance), plus the event extraction on a real torch.profiler run on the CPU."""
+see their _provenance), plus what an empty trace means (a real torch.profiler run on the CPU records no GPU kernel)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,8 @@ import pytest
 import torch
 
 from kernelwright.contracts import Status
-from kernelwright.sandbox.launch_check import (
-    KernelEvent,
-    classify,
-    is_own_kernel,
-    judge_launches,
-    profiler_kernel_events,
-)
-from kernelwright.sandbox.verify_checks import CheckFailed
+from kernelwright.sandbox.failures import CheckFailed
+from kernelwright.sandbox.judge.launch_rule import KernelEvent, classify, is_own_kernel, judge_launches
 
 FIXTURES = json.loads((Path(__file__).parent / "fixtures" / "launch_events.json").read_text())
 
@@ -71,13 +65,14 @@ def test_fused_tasks_use_the_lower_threshold() -> None:
 
 
 def test_events_from_a_real_cpu_profile_hold_no_gpu_kernels() -> None:
+    from torch.autograd import DeviceType
     from torch.profiler import ProfilerActivity, profile
 
     with profile(activities=[ProfilerActivity.CPU]) as prof:
         torch.relu(torch.randn(64))
     assert any(e.name == "aten::relu" for e in prof.events())
-    found = profiler_kernel_events(prof)
+    found = [e for e in prof.events() if e.device_type == DeviceType.CUDA]
     assert found == []
-    with pytest.raises(CheckFailed) as err:
-        judge_launches(found, ["relu_kernel"], 0.5)
-    assert err.value.rule == "no-custom-kernel"
+    # No GPU activity at all is no evidence: a note, not a rejection (CUPTI may be unavailable).
+    note = judge_launches([], ["relu_kernel"], 0.5)
+    assert note is not None and "no GPU kernels" in note

@@ -73,7 +73,7 @@ def test_child_runs_isolated(worker: WorkerClient) -> None:
     assert reply["outcome"] == "result", reply
     out = reply["stdout"]
     cwd = re.search(r"CWD=(\S+)", out).group(1)  # type: ignore[union-attr]
-    assert Path(cwd).name.startswith("kw-eval-")
+    assert Path(cwd).name.startswith("kw-run-")
     assert not Path(cwd).exists()  # the private directory is removed afterwards
     env = re.search(r"ENV=(\S*)", out).group(1).split(",")  # type: ignore[union-attr]
     assert "KW_TEST_SECRET_TOKEN" not in env and "PATH" in env
@@ -83,7 +83,6 @@ def test_child_runs_isolated(worker: WorkerClient) -> None:
     assert pgrp == sid == pid  # its own session and process group
     assert "STDIN=''" in out
     assert reply["payload"]["verdict"]["status"] == "ok"
-    assert reply["ready_s"] is not None and reply["ready_s"] > 0
 
 
 def test_output_is_captured_and_truncated(worker: WorkerClient) -> None:
@@ -94,7 +93,8 @@ def test_output_is_captured_and_truncated(worker: WorkerClient) -> None:
     assert "CWD=" in reply["stdout"]  # the tail is what is kept
 
 
-def test_forged_results_on_other_descriptors_are_ignored(worker: WorkerClient) -> None:
+def test_forged_results_on_every_descriptor_are_a_protocol_violation(worker: WorkerClient) -> None:
+    """The runner's only way out is its pipe to the judge, which reads replies, never verdicts."""
     forger = """
 import json, os
 import torch
@@ -112,8 +112,8 @@ class ModelNew(torch.nn.Module):
 """
     reply = worker.run(job(forger), LIMITS)
     verdict = reply["payload"]["verdict"]
-    assert verdict["status"] == "incorrect"
-    assert verdict["message"] != "forged"
+    assert (verdict["status"], verdict["rule"]) == ("rejected", "protocol-violation")
+    assert "forged" not in verdict["message"]
 
 
 def test_background_processes_are_killed_with_the_group(worker: WorkerClient) -> None:
@@ -145,9 +145,9 @@ class ModelNew(torch.nn.Module):
 def test_timeout_kills_the_group_and_says_which_limit(worker: WorkerClient) -> None:
     sleeper = "import time\ntime.sleep(60)\n"
     reply = worker.run(job(sleeper), LIMITS.model_copy(update={"compile_timeout_s": 1.0}))
-    assert reply["outcome"] == "timeout"
-    assert reply["phase"] == "load"
-    assert "1 s compile/load time limit" in reply["message"]
+    verdict = reply["payload"]["verdict"]
+    assert (verdict["status"], verdict["rule"]) == ("timeout", "load-time-limit")
+    assert "1 s compile/load time limit" in verdict["message"]
     assert group_members(reply["pgid"]) == []
 
 

@@ -1,8 +1,11 @@
-"""The warm fork server: imports torch (and cupy) once, never initialises CUDA, forks one child per
-evaluation and supervises it (wall-time limits per phase, process count, group kill).
+"""The warm fork server: imports torch (and cupy) once, never initialises CUDA, and forks two children
+per evaluation: the runner, which imports the candidate behind the OS walls, and the judge, which
+never does and alone writes the result this server reads. The server supervises both (a backstop
+wall-time limit, the runner's process count, group kills).
 
 Protocol: JSON lines. Requests on stdin: {"id", "job", "limits"}. Replies on the original stdout:
 {"event": "ready"} once, then per request {"event": "started", "pgid"} and {"event": "done", ...}.
+The judge's modules are never imported here, so they are not in the runner's memory either.
 Run as `python -m kernelwright.sandbox.isolation.server`; the parent (worker.WorkerClient) spawns it in
 a new session with a scrubbed environment.
 """
@@ -13,7 +16,6 @@ import contextlib
 import ctypes
 import json
 import os
-import secrets
 import select
 import shutil
 import signal
@@ -27,6 +29,8 @@ from kernelwright.sandbox.config import WorkerLimits
 PR_SET_PDEATHSIG = 1
 PR_SET_CHILD_SUBREAPER = 36
 _POLL_S = 0.02
+# Beyond the job's own limits (which the judge enforces), before the server kills the evaluation.
+BACKSTOP_SLACK_S = 20.0
 
 
 def _prctl(option: int, value: int) -> None:
@@ -50,10 +54,10 @@ def _warm_imports() -> None:
         "torch.profiler",
         "cupy",
         "kernelwright.sandbox.native",
-        "kernelwright.sandbox.launch_check",
-        "kernelwright.sandbox.verify",
-        "kernelwright.sandbox.timing",
+        "kernelwright.sandbox.runner.serve",
+        "kernelwright.sandbox.runner.launch_events",
         "kernelwright.sandbox.runner.audit_hooks",
+        "kernelwright.sandbox.isolation.walls",
         "kernelwright.kernelbench.sizes",
     ):
         with contextlib.suppress(Exception):
@@ -77,16 +81,33 @@ def group_members(pgid: int) -> list[int]:
     return members
 
 
+# Exit statuses reap_orphans collected, so that whoever waits for one of its own children later
+# still learns how it ended.
+REAPED: dict[int, int] = {}
+
+
 def reap_orphans() -> None:
     """As a child subreaper the server inherits the candidate's orphans; reap them so that none
     lingers as a zombie."""
     while True:
         try:
-            pid, _ = os.waitpid(-1, os.WNOHANG)
+            pid, status = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             return
         if pid == 0:
             return
+        REAPED[pid] = status
+
+
+def wait_child(pid: int, *, block: bool) -> int | None:
+    """The exit status of a child of this server, or None while it runs (block=False)."""
+    if pid in REAPED:
+        return REAPED.pop(pid)
+    try:
+        done, status = os.waitpid(pid, 0 if block else os.WNOHANG)
+    except ChildProcessError:
+        return REAPED.pop(pid, 0)
+    return status if done else None
 
 
 def kill_group(pgid: int) -> None:
@@ -95,15 +116,15 @@ def kill_group(pgid: int) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pgid, signal.SIGKILL)
         reap_orphans()
+        REAPED.clear()
         if not group_members(pgid):
             return
         time.sleep(0.005)
 
 
-def _kill_and_wait(pid: int) -> None:
+def _kill_and_wait(pid: int) -> int | None:
     kill_group(pid)
-    with contextlib.suppress(ChildProcessError):  # reap_orphans may have collected it already
-        os.waitpid(pid, 0)
+    return wait_child(pid, block=True)
 
 
 def _tail(path: str, limit: int) -> str:
@@ -120,75 +141,6 @@ def _tail(path: str, limit: int) -> str:
     return text
 
 
-def _child(job: dict[str, Any], limits: WorkerLimits, workdir: str, result_w: int, nonce: str) -> None:
-    """Runs in the forked child; never returns."""
-    code = 70
-    try:
-        os.setsid()
-        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-        from kernelwright.sandbox.isolation import child as worker_child
-
-        worker_child.setup_process(limits, workdir, result_w)
-        worker_child.run(job, nonce, workdir, result_w)
-        code = 0
-    except BaseException as err:  # the child must never unwind into the server's loop
-        with contextlib.suppress(Exception):
-            os.write(2, f"worker child failed: {type(err).__name__}: {err}\n".encode())
-    finally:
-        os._exit(code)
-
-
-class _Supervision:
-    """State of one running child as the server watches it."""
-
-    def __init__(self, pid: int, result_r: int, limits: WorkerLimits, received: float):
-        self.pid = pid
-        self.result_r = result_r
-        self.limits = limits
-        self.received = received
-        self.phase = "load"
-        self.deadline = time.monotonic() + limits.compile_timeout_s
-        self.buffer = b""
-        self.payload: dict[str, Any] | None = None
-        self.ready_s: float | None = None
-        self.phase_started = time.monotonic()
-        self.elapsed: dict[str, float] = {}
-        self.detail = ""
-
-    def feed(self, data: bytes, nonce: str) -> None:
-        self.buffer += data
-        while b"\n" in self.buffer:
-            line, self.buffer = self.buffer.split(b"\n", 1)
-            try:
-                message = json.loads(line)
-            except ValueError:
-                continue
-            self._on_message(message, nonce)
-
-    def _on_message(self, message: dict[str, Any], nonce: str) -> None:
-        if message.get("nonce") != nonce:
-            return  # anything not carrying this evaluation's nonce was not written by the harness
-        now = time.monotonic()
-        if message.get("phase") == "alive":
-            self.ready_s = now - self.received
-        elif message.get("phase") == "run" and self.phase == "load":
-            self.elapsed["load"] = now - self.phase_started
-            self.phase, self.phase_started = "run", now
-            self.deadline = now + self.limits.run_timeout_s
-        elif message.get("phase") == "first-call":
-            self.detail = " during its first forward call (which includes compiling)"
-        elif "result" in message:
-            self.payload = message["result"]
-
-
-def _drain(fd: int, sup: _Supervision, nonce: str) -> None:
-    while select.select([fd], [], [], 0)[0]:
-        data = os.read(fd, 1 << 16)
-        if not data:
-            return
-        sup.feed(data, nonce)
-
-
 def _describe_exit(status: int) -> str:
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
@@ -201,82 +153,158 @@ def _describe_exit(status: int) -> str:
     return f"exited with status {os.WEXITSTATUS(status)}"
 
 
-def supervise(sup: _Supervision, nonce: str) -> dict[str, Any]:
-    """Waits for the child: its result, its death, a timeout, or too many processes."""
+def _fork_child(body: Any) -> int:
+    """Forks a child in a session of its own that dies with the server; `body` never returns."""
+    pid = os.fork()
+    if pid:
+        return pid
+    code = 70
+    try:
+        os.setsid()
+        _prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+        body()
+        code = 0
+    except BaseException as err:  # the child must never unwind into the server's loop
+        with contextlib.suppress(Exception):
+            os.write(2, f"sandbox child failed: {type(err).__name__}: {err}\n".encode())
+    finally:
+        os._exit(code)
+
+
+def exchange_folder() -> str:
+    """Where judge and runner exchange tensors: /dev/shm when it has room (memory, no disk writes),
+    else the temporary folder (Docker's default /dev/shm is 64 MB)."""
+    try:
+        info = os.statvfs("/dev/shm")
+        if info.f_bavail * info.f_frsize >= 1 << 30:
+            return tempfile.mkdtemp(prefix="kw-exchange-", dir="/dev/shm")
+    except OSError:
+        pass
+    return tempfile.mkdtemp(prefix="kw-exchange-")
+
+
+class _Evaluation:
+    """The two children of one evaluation as the server watches them."""
+
+    def __init__(self, limits: WorkerLimits, runner: int, judge: int, result_r: int):
+        self.limits = limits
+        self.runner = runner
+        self.judge = judge
+        self.result_r = result_r
+        self.started = time.monotonic()
+        self.deadline = self.started + limits.compile_timeout_s + limits.run_timeout_s + BACKSTOP_SLACK_S
+        self.buffer = b""
+        self.payload: dict[str, Any] | None = None
+        self.runner_status: int | None = None
+        self.judge_status: int | None = None
+        self.forced: dict[str, Any] | None = None
+
+    def feed(self, data: bytes) -> None:
+        self.buffer += data
+        while b"\n" in self.buffer:
+            line, self.buffer = self.buffer.split(b"\n", 1)
+            with contextlib.suppress(ValueError, TypeError, KeyError):
+                self.payload = json.loads(line)["result"]
+
+    def read(self, timeout: float) -> None:
+        while select.select([self.result_r], [], [], timeout)[0]:
+            data = os.read(self.result_r, 1 << 16)
+            if not data:
+                return
+            self.feed(data)
+            timeout = 0
+
+    def reap(self) -> None:
+        if self.runner_status is None:
+            self.runner_status = wait_child(self.runner, block=False)
+        if self.judge_status is None:
+            self.judge_status = wait_child(self.judge, block=False)
+
+
+def supervise(ev: _Evaluation) -> dict[str, Any]:
+    """Waits for the judge's result; kills the runner on a fork bomb and both on the backstop."""
     next_count = 0.0
-    while True:
-        if select.select([sup.result_r], [], [], _POLL_S)[0]:
-            data = os.read(sup.result_r, 1 << 16)
-            if data:
-                sup.feed(data, nonce)
-        pid, status = os.waitpid(sup.pid, os.WNOHANG)
-        if pid:
-            kill_group(sup.pid)  # leftovers: background processes of the candidate
-            _drain(sup.result_r, sup, nonce)
-            if sup.payload is not None:
-                return {"outcome": "result"}
-            return {
-                "outcome": "crashed",
-                "message": f"the candidate's process {_describe_exit(status)} "
-                f"during {sup.phase} without a verdict",
-            }
+    while ev.judge_status is None:
+        ev.read(_POLL_S)
+        ev.reap()
         now = time.monotonic()
-        if now > sup.deadline:
-            _kill_and_wait(sup.pid)
-            limit = sup.limits.compile_timeout_s if sup.phase == "load" else sup.limits.run_timeout_s
-            what = "compile/load" if sup.phase == "load" else "run"
-            return {
+        if now > ev.deadline:
+            ev.forced = {
                 "outcome": "timeout",
-                "message": f"the candidate exceeded the {limit:g} s {what} time "
-                f"limit{sup.detail if sup.phase == 'load' else ''}; its process group was killed",
+                "message": "the evaluation exceeded the sandbox's overall time limit; its processes were killed",
             }
-        if now >= next_count:
+            ev.judge_status = _kill_and_wait(ev.judge)
+            break
+        if ev.runner_status is None and now >= next_count and ev.forced is None:
             next_count = now + 0.05
-            count = len(group_members(sup.pid))
-            if count > sup.limits.max_processes:
-                _kill_and_wait(sup.pid)
-                return {
+            count = len(group_members(ev.runner))
+            if count > ev.limits.max_processes:
+                kill_group(ev.runner)
+                ev.forced = {
                     "outcome": "crashed",
                     "message": f"the candidate started {count} processes "
-                    f"(limit {sup.limits.max_processes}): fork bomb; its process group was killed",
+                    f"(limit {ev.limits.max_processes}): fork bomb; its process group was killed",
                 }
+    kill_group(ev.runner)
+    ev.read(0)
+    if ev.runner_status is None:
+        ev.runner_status = wait_child(ev.runner, block=True)
+    if ev.forced is not None:
+        return ev.forced
+    if ev.payload is not None:
+        return {"outcome": "result"}
+    return {
+        "outcome": "crashed",
+        "message": f"the sandbox's judge {_describe_exit(ev.judge_status or 0)} without a verdict",
+    }
 
 
 def evaluate(request: dict[str, Any], emit: Any) -> None:
-    """Forks one child for the request and reports its outcome."""
+    """Forks the runner and the judge for one request and reports the judge's result."""
+    from kernelwright.sandbox.config import WorkerJob
+    from kernelwright.sandbox.isolation.child import runner_main, setup_process
+
     received = time.monotonic()
     limits = WorkerLimits.model_validate(request.get("limits") or {})
-    nonce = secrets.token_hex(16)
-    workdir = tempfile.mkdtemp(prefix="kw-eval-")
+    job = WorkerJob.model_validate(request["job"])
+    runner_dir = tempfile.mkdtemp(prefix="kw-run-")
+    judge_dir = tempfile.mkdtemp(prefix="kw-judge-")
+    exchange = exchange_folder()
+    to_runner_r, to_runner_w = os.pipe()
+    to_judge_r, to_judge_w = os.pipe()
     result_r, result_w = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(result_r)
-        _child(request["job"], limits, workdir, result_w, nonce)
-    os.close(result_w)
-    emit({"id": request["id"], "event": "started", "pgid": pid})
-    sup = _Supervision(pid, result_r, limits, received)
-    sup.phase_started = time.monotonic()
+
+    runner = _fork_child(lambda: runner_main(job, limits, runner_dir, exchange, to_runner_r, to_judge_w))
+
+    def judge_body() -> None:
+        setup_process(None, judge_dir, (to_judge_r, to_runner_w, result_w))
+        from kernelwright.sandbox.judge.entry import run
+
+        run(request["job"], limits, judge_dir, exchange, to_runner_w, to_judge_r, result_w)
+
+    judge = _fork_child(judge_body)
+    for fd in (to_runner_r, to_runner_w, to_judge_r, to_judge_w, result_w):
+        os.close(fd)
+    emit({"id": request["id"], "event": "started", "pgid": runner, "judge_pgid": judge})
+    ev = _Evaluation(limits, runner, judge, result_r)
     try:
-        outcome = supervise(sup, nonce)
+        outcome = supervise(ev)
     finally:
         os.close(result_r)
-    if "load" in sup.elapsed or sup.phase == "load":
-        sup.elapsed.setdefault("load", time.monotonic() - sup.phase_started)
-    if sup.phase == "run":
-        sup.elapsed["run"] = time.monotonic() - sup.phase_started
+        kill_group(judge)
     outcome.update(
         id=request["id"],
         event="done",
-        pgid=pid,
-        phase=sup.phase,
-        payload=sup.payload,
-        ready_s=sup.ready_s,
-        elapsed_s=sup.elapsed,
-        stdout=_tail(os.path.join(workdir, ".kw-stdout"), limits.output_limit_chars),
-        stderr=_tail(os.path.join(workdir, ".kw-stderr"), limits.output_limit_chars),
+        pgid=runner,
+        payload=ev.payload,
+        elapsed_s={"evaluation": time.monotonic() - received},
+        runner_exit=_describe_exit(ev.runner_status) if ev.runner_status is not None else None,
+        stdout=_tail(os.path.join(runner_dir, ".kw-stdout"), limits.output_limit_chars),
+        stderr=_tail(os.path.join(runner_dir, ".kw-stderr"), limits.output_limit_chars),
+        judge_stderr=_tail(os.path.join(judge_dir, ".kw-stderr"), limits.output_limit_chars),
     )
-    shutil.rmtree(workdir, ignore_errors=True)
+    for folder in (runner_dir, judge_dir, exchange):
+        shutil.rmtree(folder, ignore_errors=True)
     emit(outcome)
 
 
@@ -309,6 +337,7 @@ def main() -> None:
                 }
             )
         reap_orphans()
+        REAPED.clear()
 
 
 if __name__ == "__main__":

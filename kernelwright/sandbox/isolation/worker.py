@@ -61,7 +61,7 @@ SECRET_PATTERNS = (
 SECRET_EXCEPTIONS = ("KERNELWRIGHT_CACHE_DIR",)
 READY_TIMEOUT_S = 180.0
 # Slack on top of the child's own limits before the parent gives up on the server itself.
-BACKSTOP_SLACK_S = 30.0
+BACKSTOP_SLACK_S = 60.0
 
 
 def scrub_environment(env: Mapping[str, str]) -> dict[str, str]:

@@ -1,23 +1,19 @@
-"""Launch check (GPU): during forward, the candidate's own kernels must actually run and take most of
+"""The launch rule (GPU): during forward, the candidate's own kernels must actually run and take most of
 its GPU time; a cuBLAS/cuDNN/ATen compute kernel doing the work is a rejection.
 
-The decision (`judge_launches`) is a pure function of (kernel name, duration) events so that it is
-unit-tested on the CPU; `run_launch_check` records those events with torch.profiler in the child.
+A pure function of (kernel name, duration) events, which the runner records with torch.profiler. Those
+events come from the candidate's process: a rejection they cause is believed, a pass is only as good
+as the static guard's ATen and no-kernel rules beside it. An empty event list is no evidence at all.
 """
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from kernelwright.contracts import Status
-from kernelwright.sandbox.verify_checks import CheckFailed
-
-if TYPE_CHECKING:
-    from kernelwright.sandbox.verify import Session
+from kernelwright.sandbox.failures import CheckFailed
 
 # Data movement and allocation-time kernels (empty/zeros/contiguous/cat glue): neither the
 # candidate's work nor a library doing it for them.
@@ -88,8 +84,13 @@ def classify(events: Sequence[KernelEvent], own_names: Sequence[str]) -> LaunchR
     return LaunchReport(own_us, library_us, glue_us, own_launched, top)
 
 
-def judge_launches(events: Sequence[KernelEvent], own_names: Sequence[str], min_own_fraction: float) -> None:
-    """Raises CheckFailed (rejected) when no own kernel ran or library kernels did most of the work."""
+def judge_launches(
+    events: Sequence[KernelEvent], own_names: Sequence[str], min_own_fraction: float
+) -> str | None:
+    """Raises CheckFailed (rejected) when no own kernel ran or library kernels did most of the work;
+    returns a note when the profiler recorded no GPU activity at all (CUPTI unavailable)."""
+    if not events:
+        return "launch check skipped: the profiler recorded no GPU kernels at all (CUPTI unavailable?)"
     report = classify(events, own_names)
     if not report.own_launched:
         library = f"; GPU time went to {report.top_library}" if report.top_library else ""
@@ -107,31 +108,4 @@ def judge_launches(events: Sequence[KernelEvent], own_names: Sequence[str], min_
             f"{kind} kernel {report.top_library} did most of the work: the candidate's own kernels "
             f"took {report.own_fraction:.0%} of the GPU time (at least {min_own_fraction:.0%} needed)",
         )
-
-
-def profiler_kernel_events(prof: object) -> list[KernelEvent]:
-    """GPU kernel events of a finished torch.profiler.profile."""
-    from torch.autograd import DeviceType
-
-    events = []
-    for evt in prof.events():  # type: ignore[attr-defined]
-        if getattr(evt, "device_type", None) == DeviceType.CUDA:
-            events.append(KernelEvent(evt.name, float(evt.time_range.elapsed_us())))
-    return events
-
-
-def run_launch_check(s: Session) -> None:
-    """Profiles one forward of the candidate and applies judge_launches."""
-    import torch
-    from torch.profiler import ProfilerActivity, profile
-
-    if not s.job.own_kernel_names:
-        return  # the compat path without extractable kernels: nothing to match against
-    args = s.make_inputs(int.from_bytes(os.urandom(4), "little") & 0x7FFFFFFF)
-    torch.cuda.synchronize()
-    # The raw forward only: the checks around call_candidate launch copy kernels of their own.
-    with profile(activities=[ProfilerActivity.CUDA]) as prof, torch.no_grad():
-        s.cand_model(*args)
-        torch.cuda.synchronize()
-    s.after_candidate_code()
-    judge_launches(profiler_kernel_events(prof), s.job.own_kernel_names, s.job.launch_min_own_fraction)
+    return None

@@ -58,6 +58,19 @@ def test_guard_findings_reject_before_compiling() -> None:
     assert static_verdict(task, Candidate(source=hostile), allow_torch=True).status == Status.ok
 
 
+def test_the_verdict_names_the_act_not_the_harness_import_that_enabled_it() -> None:
+    task, candidate = honest_case(HONEST / "19_ReLU.native.py")
+    patched = "import kernelwright.sandbox.judge.compare as jc\njc.compare = print\n" + candidate.source
+    verdict = static_verdict(task, Candidate(source=patched), allow_torch=True)
+    assert verdict.rule == "monkeypatch" and "chiefly" in verdict.message
+    assert [f.rule for f in verdict.findings] == ["harness-import", "monkeypatch"]
+    imported = static_verdict(
+        task, Candidate(source="import kernelwright.sandbox.judge\n" + candidate.source)
+    )
+    assert (imported.status, imported.rule) == (Status.rejected, "harness-import")
+    assert "first" in imported.message
+
+
 def test_compile_errors_come_back_with_the_trimmed_log() -> None:
     task, candidate = honest_case(HONEST / "12_GELU.native.py")
     broken = candidate.source.replace("erff(v * 0.70710678118654752f)", "erff(v * SQRT_HALF)")

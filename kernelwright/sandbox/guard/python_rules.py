@@ -13,6 +13,7 @@ import ast
 from collections.abc import Iterator
 
 from kernelwright.contracts import GuardFinding
+from kernelwright.sandbox.guard.imports import import_findings
 
 CONCURRENCY_MODULES = {
     "threading",
@@ -93,7 +94,9 @@ def finding(rule: str, node: ast.AST | None, what: str) -> GuardFinding:
 
 
 def import_aliases(tree: ast.Module) -> dict[str, str]:
-    """Local name -> dotted module path (or `module.attr` for from-imports), for every import."""
+    """Local name -> dotted module path (or `module.attr` for from-imports), for every import, and
+    for names bound to an imported path by plain assignment (`o = os`, `nnf = torch.nn.functional`),
+    so that renaming a module does not hide it from the name-based rules."""
     aliases: dict[str, str] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
@@ -103,6 +106,17 @@ def import_aliases(tree: ast.Module) -> dict[str, str]:
         elif isinstance(node, ast.ImportFrom) and node.module:
             for alias in node.names:
                 aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    for _ in range(3):  # aliases of aliases
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name | ast.Attribute):
+                root = node.value
+                while isinstance(root, ast.Attribute):
+                    root = root.value
+                if isinstance(root, ast.Name) and root.id in aliases:
+                    full = dotted(node.value, aliases)
+                    for target in node.targets:
+                        if isinstance(target, ast.Name) and full and target.id not in aliases:
+                            aliases[target.id] = full
     return aliases
 
 
@@ -118,19 +132,23 @@ def dotted(node: ast.expr, aliases: dict[str, str]) -> str | None:
     return ".".join([root, *reversed(parts)])
 
 
-def module_rules(tree: ast.Module, reference_names: set[str]) -> list[GuardFinding]:
-    """Every hygiene rule over the whole module, in line order."""
+def module_rules(
+    tree: ast.Module, reference_names: set[str], constants: dict[str, str] | None = None
+) -> list[GuardFinding]:
+    """Every hygiene rule over the whole (rewritten) module, in line order; `constants` are the
+    file's static strings, for imports by a computed name."""
     aliases = import_aliases(tree)
     found: list[GuardFinding] = []
     for node in ast.walk(tree):
-        found.extend(_import_findings(node, reference_names))
+        found.extend(_import_findings(node))
+        found.extend(import_findings(node, aliases, reference_names, constants or {}))
         found.extend(_name_findings(node, aliases))
         found.extend(_call_findings(node, aliases))
         found.extend(_structure_findings(node, aliases))
     return sorted(found, key=lambda f: (f.line or 0, f.rule))
 
 
-def _import_findings(node: ast.AST, reference_names: set[str]) -> Iterator[GuardFinding]:
+def _import_findings(node: ast.AST) -> Iterator[GuardFinding]:
     modules: list[str] = []
     if isinstance(node, ast.Import):
         modules = [a.name for a in node.names]
@@ -149,8 +167,6 @@ def _import_findings(node: ast.AST, reference_names: set[str]) -> Iterator[Guard
         for rule, names in table:
             if root in names:
                 yield finding(rule, node, f"import {module}")
-        if any(part in reference_names for part in module.split(".")):
-            yield finding("reference-model", node, f"task module '{module}'")
 
 
 def _name_findings(node: ast.AST, aliases: dict[str, str]) -> Iterator[GuardFinding]:

@@ -19,6 +19,8 @@ from kernelwright.sandbox.build.compile import CompileConfig, CompileResult, com
 from kernelwright.sandbox.build.load_inline_extract import NEEDS_STD, extract, extraction_failed
 from kernelwright.sandbox.guard.policy import check
 
+ENABLING_RULES = {"harness-import"}
+
 
 class StaticCheckConfig(BaseModel):
     """Settings of the CPU-only check."""
@@ -43,12 +45,15 @@ def static_verdict(
     findings = check(task, candidate, allow_torch=allow_torch)
     guard_s = time.perf_counter() - start
     if findings:
-        first = findings[0]
+        # An import of the harness only enables an act (patching the verifier, say); when the file
+        # also does the act, the verdict names the act.
+        first = next((f for f in findings if f.rule not in ENABLING_RULES), findings[0])
         where = f"line {first.line}: " if first.line else ""
         return Verdict(
             status=Status.rejected,
             rule=first.rule,
-            message=f"The static guard found {len(findings)} problem(s); first, {where}{first.message}",
+            message=f"The static guard found {len(findings)} problem(s); "
+            f"{'first' if first is findings[0] else 'chiefly'}, {where}{first.message}",
             findings=findings,
             elapsed_s={"guard": guard_s},
         )

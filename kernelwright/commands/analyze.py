@@ -9,7 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from kernelwright.sandbox.analysis import DEFAULT_BLOCK_SIZES, Analysis, analyze_file
+from kernelwright.profiler.static import DEFAULT_BLOCK_SIZES, AnalysisReport, analyze_file
 
 
 def register(app: typer.Typer) -> None:
@@ -37,7 +37,7 @@ def analyze(
         raise typer.Exit(1)
 
 
-def _render(result: Analysis, console: Console) -> None:
+def _render(result: AnalysisReport, console: Console) -> None:
     if not result.ok:
         Console(stderr=True).print(
             f"[bold red]compile error[/] in {result.path} ({result.arch}):\n{result.log}",

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from kernelwright.contracts import Candidate, Profile
-from kernelwright.errors import ConfigError, KernelwrightError, NoGPUError
+from kernelwright.errors import ConfigError, KernelwrightError
 
 
 def register(app: typer.Typer) -> None:
@@ -29,22 +29,22 @@ def profile(
     as_json: Annotated[bool, typer.Option("--json", help="Print the verdict and profile as JSON.")] = False,
 ) -> None:
     """Profile a correct candidate on the GPU: digest (what the Judge reads) and metric table."""
+    from kernelwright.gpu.availability import require_gpu
     from kernelwright.kernelbench.suite import find_task
     from kernelwright.profiler.profile import Profiler, ProfilerConfig
     from kernelwright.sandbox.build.candidate_source import detect_build
     from kernelwright.sandbox.config import SandboxConfig
-    from kernelwright.sandbox.evaluate import Sandbox, gpu_available
+    from kernelwright.sandbox.evaluate import Sandbox
 
     loaded = find_task(task)
     if not candidate.is_file():
         raise ConfigError(f"{candidate}: no such candidate file.")
     source = candidate.read_text(errors="replace")
     cand = Candidate(source=source, build=detect_build(source))
-    if not gpu_available():
-        raise NoGPUError(
-            "`kernelwright profile` needs an NVIDIA GPU and none is visible here; "
-            "`kernelwright analyze CANDIDATE.py` shows registers, memory and occupancy on the CPU."
-        )
+    require_gpu(
+        "`kernelwright profile`",
+        "`kernelwright analyze CANDIDATE.py` shows registers, memory and occupancy on the CPU",
+    )
     with Sandbox(SandboxConfig(gpu_index=gpu, arch=arch)) as sandbox:
         verdict = sandbox(loaded, cand)
     if not verdict.correct:

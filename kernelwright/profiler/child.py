@@ -1,5 +1,5 @@
 """Running a profiled child (it executes candidate code) in its own process group, killed as a
-group on timeout, output decoded with errors='replace'."""
+group on timeout, output decoded with errors='replace', with no secrets in its environment."""
 
 from __future__ import annotations
 
@@ -37,3 +37,13 @@ def run_in_group(
         out, err = proc.communicate()
         code = None
     return ChildResult(code, (out or b"").decode(errors="replace"), (err or b"").decode(errors="replace"))
+
+
+def child_env(device_index: int) -> dict[str, str]:
+    """Environment of a profiled child: candidate code runs there, so no secrets (the sandbox's
+    scrub list), and only the profiled GPU visible, numbered as NVML numbers it."""
+    from kernelwright.sandbox.isolation.worker import scrub_environment
+
+    env = scrub_environment(os.environ)
+    env.update(CUDA_DEVICE_ORDER="PCI_BUS_ID", CUDA_VISIBLE_DEVICES=str(device_index))
+    return env

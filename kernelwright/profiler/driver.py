@@ -5,20 +5,29 @@
 It loads the task's inputs and the candidate's ModelNew from files, warms up outside any profiled
 range, then either (ncu) runs a few calls between cudaProfilerStart/Stop so that ncu, started
 with --profile-from-start off, sees only the candidate's steady-state launches, or (power) runs
-back-to-back calls for at least the requested time under the NvmlSampler observer.
+back-to-back calls under the NvmlSampler observer until the stop rule (kernelwright.stop_rule) says
+enough. It writes a DriverReport (driver_io.py) as JSON.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
-import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from kernelwright.profiler.driver_io import DriverReport
+from kernelwright.profiler.power import NvmlSampler
+from kernelwright.stop_rule import enough
+
+# Calls between device synchronisations in the sampled loop: launches stay back to back, and the
+# stop rule, checked at each synchronisation, still ends the loop close to its time.
+SYNC_BATCH = 10
 
 
 def load_module(path: str, name: str) -> ModuleType:
@@ -55,7 +64,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True)
     parser.add_argument("--warmup", type=int, default=3)
     parser.add_argument("--calls", type=int, default=3)
-    parser.add_argument("--min-seconds", type=float, default=1.0)
+    parser.add_argument(
+        "--min-seconds", type=float, default=1.0, help="power: sampled loop length, at least."
+    )
+    parser.add_argument("--min-calls", type=int, default=SYNC_BATCH, help="power: sampled calls, at least.")
+    parser.add_argument(
+        "--max-seconds", type=float, default=60.0, help="power: stop here even short of --min-calls."
+    )
     parser.add_argument("--device-index", type=int, default=0, help="NVML index of the sampled GPU.")
     parser.add_argument(
         "--device", choices=("cuda", "cpu"), default="cuda", help="cpu: power mode only, for tests."
@@ -82,39 +97,42 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.warmup):
             out = model(*inputs)
         sync()
-        result: dict[str, Any] = {"output_bytes": _output_bytes(out)}
+        report = DriverReport(output_bytes=_output_bytes(out))
         if args.mode == "ncu":
             torch.cuda.profiler.start()
             for _ in range(args.calls):
                 model(*inputs)
             torch.cuda.synchronize()
             torch.cuda.profiler.stop()
-            result["calls"] = args.calls
+            report.calls = args.calls
         else:
-            result.update(_power_loop(model, inputs, args.min_seconds, args.device_index, sync))
-    Path(args.out).write_text(json.dumps(result))
+            _power_loop(model, inputs, args, sync, report)
+    Path(args.out).write_text(report.model_dump_json())
     return 0
 
 
-def _power_loop(model: Any, inputs: list[Any], min_seconds: float, index: int, sync: Any) -> dict[str, Any]:
-    from kernelwright.profiler.power import NvmlSampler
-
-    sampler = NvmlSampler(index)
+def _power_loop(
+    model: Any, inputs: list[Any], args: argparse.Namespace, sync: Callable[[], None], report: DriverReport
+) -> None:
+    sampler = NvmlSampler(args.device_index)
     sampler.before()
     start = time.perf_counter()
-    # Synchronise in batches: back-to-back launches, but the loop still ends near min_seconds.
-    while time.perf_counter() - start < min_seconds:
-        for _ in range(10):
+    while True:
+        for _ in range(SYNC_BATCH):
             model(*inputs)
             sampler.during()
         sync()
-    reading, samples = sampler.after()
-    return {
-        "calls": sampler.calls,
-        "seconds": time.perf_counter() - start,
-        "reading": reading.model_dump(mode="json") if reading else None,
-        "samples": [s.model_dump(mode="json") for s in samples],
-    }
+        elapsed = time.perf_counter() - start
+        if enough(
+            sampler.calls,
+            elapsed,
+            min_calls=args.min_calls,
+            min_seconds=args.min_seconds,
+            max_seconds=args.max_seconds,
+        ):
+            break
+    report.reading, report.samples = sampler.after()
+    report.calls, report.seconds = sampler.calls, time.perf_counter() - start
 
 
 if __name__ == "__main__":

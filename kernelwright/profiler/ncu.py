@@ -14,8 +14,12 @@ import os
 import re
 import shutil
 from pathlib import Path
+from typing import TypeAlias
 
 from pydantic import BaseModel, Field
+
+# Kernel name -> figure name -> per-call value, as ncu_csv.aggregate_per_kernel condenses a run.
+KernelFigures: TypeAlias = dict[str, dict[str, float]]
 
 PERMISSION_ERROR = "ERR_NVGPUCTRPERM"
 ENABLE_COUNTERS_HINT = (
@@ -114,7 +118,7 @@ class NcuRun(BaseModel):
     """Outcome of one ncu run: per-kernel per-call figures, or one line saying what went wrong."""
 
     ok: bool
-    kernels: dict[str, dict[str, float]] = Field(default_factory=dict)
+    kernels: KernelFigures = Field(default_factory=dict)
     launches: int = 0
     wall_s: float = 0.0
     message: str = ""
@@ -185,6 +189,15 @@ def interpret_ncu_output(output: str, returncode: int, calls: int) -> NcuRun:
     return NcuRun(ok=True, kernels=kernels, launches=len(launches), raw_output=output)
 
 
+def ncu_refusal(status: NcuStatus, kernel_names: list[str]) -> str | None:
+    """Why ncu cannot profile these kernels here (one line), or None when it can try."""
+    if status.path is None or status.counters_readable is False:
+        return status.message
+    if not kernel_names:
+        return "ncu: not run, the candidate's kernel names are unknown."
+    return None
+
+
 def run_ncu(
     task_path: str,
     candidate_path: str,
@@ -199,24 +212,17 @@ def run_ncu(
     import time
 
     from kernelwright.profiler.child import run_in_group
+    from kernelwright.profiler.driver_io import driver_command
     from kernelwright.profiler.ncu_metrics import BY_NCU_NAME, CURATED, next_metric_set, rejected_metrics
 
     status = ncu_status()
-    if status.path is None or status.counters_readable is False:
-        return NcuRun(ok=False, message=status.message)
-    if not kernel_names:
-        return NcuRun(ok=False, message="ncu: not run, the candidate's kernel names are unknown.")
-    out_json = os.path.join(workdir, "ncu-driver.json")
-    target = [
-        python,
-        "-m",
-        "kernelwright.profiler.driver",
-        "--task",
-        task_path,
-        "--candidate",
-        candidate_path,
-    ]
-    target += ["--mode", "ncu", "--out", out_json]
+    refusal = ncu_refusal(status, kernel_names)
+    if refusal is not None:
+        return NcuRun(ok=False, message=refusal)
+    assert status.path is not None  # ncu_refusal answers for a missing ncu
+    target = driver_command(
+        python, task_path, candidate_path, "ncu", os.path.join(workdir, "ncu-driver.json")
+    )
     target += ["--warmup", str(config.warmup_calls), "--calls", str(config.calls)]
     requested = [m.ncu_name for m in CURATED]
     dropped: list[str] = []
@@ -228,12 +234,13 @@ def run_ncu(
             return NcuRun(
                 ok=False, message=f"ncu: did not finish within {config.timeout_s:.0f} s.", command=cmd
             )
+        returncode: int = child.returncode
         rejected = rejected_metrics(child.stdout, requested)
         if not rejected:
             break
         dropped += rejected
         requested = next_metric_set(requested, rejected)
-    run = interpret_ncu_output(child.stdout, child.returncode, config.calls)
+    run = interpret_ncu_output(child.stdout, returncode, config.calls)
     run.wall_s, run.command = time.perf_counter() - start, cmd
     kept = {BY_NCU_NAME[n].short for n in requested}
     lost = sorted({BY_NCU_NAME[n].short for n in dropped} - kept)

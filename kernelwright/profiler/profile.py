@@ -1,24 +1,33 @@
-"""The Profiler: static analysis always, Nsight Compute and NVML where a GPU allows, condensed
-into a Profile whose digest is what the Judge reads. Never raises for a missing tool or GPU."""
+"""The Profiler: static analysis always, then the observers its configuration lists (Nsight Compute,
+NVML power; observers.py) where a GPU allows, condensed into a Profile whose digest is what the Judge
+reads. Never raises for a missing tool or GPU."""
 
 from __future__ import annotations
 
-import json
-import os
 import sys
 import tempfile
-from pathlib import Path
+from dataclasses import dataclass
 
 from pydantic import BaseModel, Field
 
-from kernelwright.contracts import Candidate, GPUIdentity, Metric, Profile, Task, Verdict
+from kernelwright.contracts import Candidate, GPUIdentity, Metric, Profile, Roofline, Task, Verdict
 from kernelwright.gpu.nvml import gpu_identity
+from kernelwright.gpu.occupancy import Occupancy
 from kernelwright.gpu.specs import GPUSpec, lookup_spec
-from kernelwright.profiler.child import run_in_group
 from kernelwright.profiler.digest import DigestInputs, render_digest
 from kernelwright.profiler.findings import rank_findings
-from kernelwright.profiler.ncu import NcuConfig, NcuRun, run_ncu
-from kernelwright.profiler.power import PowerReading, power_metrics
+from kernelwright.profiler.ncu import KernelFigures, NcuConfig, NcuRun
+from kernelwright.profiler.observers import (
+    NcuObserver,
+    Observer,
+    ObserverResult,
+    PowerLoop,
+    PowerObserver,
+    ProfiledRun,
+    SwitchedOff,
+    observe,
+)
+from kernelwright.profiler.power import NvmlSample, PowerReading, power_metrics
 from kernelwright.profiler.roofline import (
     main_dtype,
     ncu_dram_bytes,
@@ -27,6 +36,9 @@ from kernelwright.profiler.roofline import (
     task_input_bytes,
 )
 from kernelwright.profiler.static import StaticAnalysis, analyse_candidate, kernel_occupancies
+
+NO_GPU = "GPU: no NVIDIA GPU/driver visible; ncu counters and NVML power need one (static figures only)."
+NCU_OFF = "ncu: switched off for this run (ProfilerConfig.run_ncu / --no-ncu)."
 
 
 class ProfilerConfig(BaseModel):
@@ -42,6 +54,10 @@ class ProfilerConfig(BaseModel):
     """Sample NVML power, clocks and throttling around a back-to-back loop."""
     power_min_seconds: float = 1.0
     """Length of the sampled loop; NVML's energy counter needs about a second to be meaningful."""
+    power_min_calls: int = 10
+    """Calls of the sampled loop, at least (it synchronises every 10 calls, so 10 is one batch)."""
+    power_max_seconds: float = 60.0
+    """Stop the sampled loop here even short of power_min_calls (slow kernels; kernelwright.stop_rule)."""
     power_timeout_s: float = 120.0
     """Wall-time limit of the sampled loop's process."""
     default_block_size: int = 256
@@ -50,6 +66,21 @@ class ProfilerConfig(BaseModel):
     """Nsight Compute settings."""
     python: str = sys.executable
     """Interpreter for the profiled child processes."""
+
+
+def observers_for(config: ProfilerConfig) -> list[Observer]:
+    """A fresh list per candidate (observers keep their figures); ncu first, then power, which is
+    also the order of their lines in the digest."""
+    observers: list[Observer] = [NcuObserver(config.ncu) if config.run_ncu else SwitchedOff(NCU_OFF)]
+    if config.run_power:
+        loop = PowerLoop(
+            min_seconds=config.power_min_seconds,
+            min_calls=config.power_min_calls,
+            max_seconds=config.power_max_seconds,
+            timeout_s=config.power_timeout_s,
+        )
+        observers.append(PowerObserver(loop))
+    return observers
 
 
 class ProfileParts(BaseModel):
@@ -61,8 +92,37 @@ class ProfileParts(BaseModel):
     ncu: NcuRun | None = None
     power: PowerReading | None = None
     output_bytes: float | None = None
-    power_samples: list[dict] = Field(default_factory=list, description="Raw NVML samples, for fixtures.")
+    power_samples: list[NvmlSample] = Field(
+        default_factory=list, description="Raw NVML samples, for fixtures."
+    )
     unavailable: list[str] = Field(default_factory=list)
+
+    def add(self, result: ObserverResult) -> None:
+        """Takes in one observer's figures and unavailable lines."""
+        if result.ncu is not None:
+            self.ncu = result.ncu
+        if result.power is not None:
+            self.power = result.power.reading
+            self.output_bytes = float(result.power.output_bytes) or None
+            self.power_samples = list(result.power.samples)
+        self.unavailable += result.unavailable
+
+
+@dataclass(frozen=True)
+class RooflineReading:
+    """The roofline position and what its bytes and FLOPs were counted from."""
+
+    roofline: Roofline | None
+    basis: str
+
+
+@dataclass(frozen=True)
+class OccupancyLimit:
+    """The kernel whose occupancy limiter the profile names, and the digest's line about it."""
+
+    kernel: str | None
+    limiter: str | None = None
+    line: str | None = None
 
 
 def _arch_of(gpu: GPUIdentity | None, configured: str | None) -> str:
@@ -73,10 +133,12 @@ def _arch_of(gpu: GPUIdentity | None, configured: str | None) -> str:
     return "sm_90"
 
 
-def _roofline_and_basis(task: Task, verdict: Verdict, parts: ProfileParts, kernels: dict) -> tuple:
+def _roofline_reading(
+    task: Task, verdict: Verdict, parts: ProfileParts, kernels: KernelFigures
+) -> RooflineReading:
     timing = verdict.candidate_timing
     if timing is None or parts.spec is None:
-        return None, ""
+        return RooflineReading(None, "")
     dram = ncu_dram_bytes(kernels)
     counted = ncu_fp32_flops(kernels)
     # SASS FP32 counts miss tensor-core work, so a task's own estimate wins when it is larger.
@@ -101,10 +163,28 @@ def _roofline_and_basis(task: Task, verdict: Verdict, parts: ProfileParts, kerne
         dtype=main_dtype(task),
         estimated=estimated or parts.spec.estimated,
     )
-    return line, basis
+    return RooflineReading(line, basis)
 
 
-def _metrics(parts: ProfileParts, kernels: dict, occupancies: dict) -> list[Metric]:
+def _occupancy_limit(kernels: KernelFigures, occupancies: dict[str, Occupancy]) -> OccupancyLimit:
+    """The longest kernel by ncu, else the least occupied one, and what limits its occupancy."""
+    kernel = max(kernels, key=lambda k: (kernels[k].get("duration_ms", 0.0), k)) if kernels else None
+    if kernel is None and occupancies:
+        kernel = min(occupancies, key=lambda k: (occupancies[k].occupancy_pct, k))
+    occ = occupancies.get(kernel) if kernel else None
+    if occ is None:
+        return OccupancyLimit(kernel)
+    binding = (
+        occ.limiter if occ.occupancy_pct < 100 else f"none binding at full occupancy (cap: {occ.limiter})"
+    )
+    line = (
+        f"{binding} ({kernel}: {occ.registers_per_thread} regs/thread, {occ.shared_per_block} B smem, "
+        f"block {occ.threads_per_block} -> {occ.blocks_per_sm} blocks/SM, {occ.occupancy_pct:.0f}%)"
+    )
+    return OccupancyLimit(kernel, occ.limiter, line)
+
+
+def _metrics(parts: ProfileParts, kernels: KernelFigures, occupancies: dict[str, Occupancy]) -> list[Metric]:
     out = [
         Metric(source="ncu", name=name, value=value, kernel=kernel)
         for kernel in sorted(kernels)
@@ -140,20 +220,9 @@ def build_profile(
     kernels = parts.ncu.kernels if parts.ncu is not None and parts.ncu.ok else {}
     blocks = {k: int(f["block_size"]) for k, f in kernels.items() if f.get("block_size")}
     occupancies = kernel_occupancies(parts.static.resources, blocks, default_block_size)
-    dominant_name = max(kernels, key=lambda k: (kernels[k].get("duration_ms", 0.0), k)) if kernels else None
-    if dominant_name is None and occupancies:
-        dominant_name = min(occupancies, key=lambda k: (occupancies[k].occupancy_pct, k))
-    occ = occupancies.get(dominant_name) if dominant_name else None
-    limiter = occ.limiter if occ is not None else None
-    limiter_line = None
-    if occ is not None:
-        binding = limiter if occ.occupancy_pct < 100 else f"none binding at full occupancy (cap: {limiter})"
-        limiter_line = (
-            f"{binding} ({dominant_name}: {occ.registers_per_thread} regs/thread, {occ.shared_per_block} B smem, "
-            f"block {occ.threads_per_block} -> {occ.blocks_per_sm} blocks/SM, {occ.occupancy_pct:.0f}%)"
-        )
-    dominant = kernels.get(dominant_name, {}) if dominant_name else {}
-    line, basis = _roofline_and_basis(task, verdict, parts, kernels)
+    limit = _occupancy_limit(kernels, occupancies)
+    position = _roofline_reading(task, verdict, parts, kernels)
+    dominant = kernels.get(limit.kernel, {}) if limit.kernel else {}
     inputs = DigestInputs(
         task=task,
         verdict=verdict,
@@ -163,18 +232,18 @@ def build_profile(
         ncu_kernels=kernels,
         resources=parts.static.resources,
         occupancies=occupancies,
-        occupancy_limiter=limiter_line,
-        roofline=line,
-        roofline_basis=basis,
+        occupancy_limiter=limit.line,
+        roofline=position.roofline,
+        roofline_basis=position.basis,
         power=parts.power,
-        findings=rank_findings(dominant, limiter, parts.static.resources, occupancies),
+        findings=rank_findings(dominant, limit.limiter, parts.static.resources, occupancies),
         unavailable=parts.unavailable + parts.static.problems,
     )
     return Profile(
         gpu=parts.gpu,
         metrics=_metrics(parts, kernels, occupancies),
-        roofline=line,
-        occupancy_limiter=limiter,
+        roofline=position.roofline,
+        occupancy_limiter=limit.limiter,
         unavailable=inputs.unavailable,
         digest=render_digest(inputs),
     )
@@ -195,16 +264,16 @@ class Profiler:
         )
 
     def gather(self, task: Task, candidate: Candidate, verdict: Verdict) -> ProfileParts:
+        """Static figures, then (on a GPU, for a correct candidate) each observer's figures."""
         cfg = self.config
         gpu = gpu_identity(cfg.device_index)
-        arch = _arch_of(gpu, cfg.arch)
         parts = ProfileParts(
-            gpu=gpu, spec=lookup_spec(gpu.name) if gpu else None, static=analyse_candidate(candidate, arch)
+            gpu=gpu,
+            spec=lookup_spec(gpu.name) if gpu else None,
+            static=analyse_candidate(candidate, _arch_of(gpu, cfg.arch)),
         )
         if gpu is None:
-            parts.unavailable.append(
-                "GPU: no NVIDIA GPU/driver visible; ncu counters and NVML power need one (static figures only)."
-            )
+            parts.unavailable.append(NO_GPU)
             return parts
         if parts.spec is None:
             parts.spec = _estimated_spec(gpu, cfg.device_index)
@@ -219,63 +288,12 @@ class Profiler:
             return parts
         names = verdict.kernel_names or parts.static.kernel_names
         with tempfile.TemporaryDirectory(prefix="kw-profile-") as tmp:
-            task_path, cand_path = Path(tmp, "task.py"), Path(tmp, "candidate.py")
-            task_path.write_text(task.source)
-            cand_path.write_text(candidate.source)
-            if cfg.run_ncu:
-                env = child_env(cfg.device_index)
-                parts.ncu = run_ncu(
-                    str(task_path), str(cand_path), names, cfg.ncu, python=cfg.python, workdir=tmp, env=env
-                )
-                if parts.ncu.message:  # why it failed, or which metrics this ncu lacks
-                    parts.unavailable.append(parts.ncu.message)
-            else:
-                parts.unavailable.append(
-                    "ncu: switched off for this run (ProfilerConfig.run_ncu / --no-ncu)."
-                )
-            if cfg.run_power:
-                parts.power, parts.output_bytes, parts.power_samples = self._power(
-                    task_path, cand_path, tmp, parts.unavailable
-                )
+            run = ProfiledRun.write(
+                tmp, task, candidate, names, device_index=cfg.device_index, python=cfg.python
+            )
+            for result in observe(observers_for(cfg), run):
+                parts.add(result)
         return parts
-
-    def _power(self, task_path: Path, cand_path: Path, tmp: str, unavailable: list[str]) -> tuple:
-        cfg = self.config
-        out = Path(tmp, "power.json")
-        cmd = [
-            cfg.python,
-            "-m",
-            "kernelwright.profiler.driver",
-            "--task",
-            str(task_path),
-            "--candidate",
-            str(cand_path),
-        ]
-        cmd += ["--mode", "power", "--out", str(out), "--min-seconds", str(cfg.power_min_seconds)]
-        cmd += ["--device-index", str(cfg.device_index)]
-        child = run_in_group(cmd, cwd=tmp, env=child_env(cfg.device_index), timeout_s=cfg.power_timeout_s)
-        if child.returncode is None:
-            unavailable.append(f"NVML: the sampled loop did not finish within {cfg.power_timeout_s:.0f} s.")
-            return None, None, []
-        if child.returncode != 0 or not out.exists():
-            last = (child.stderr.strip().splitlines() or ["no output"])[-1]
-            unavailable.append(f"NVML: the sampled loop failed: {last[:200]}")
-            return None, None, []
-        data = json.loads(out.read_text())
-        reading = PowerReading.model_validate(data["reading"]) if data.get("reading") else None
-        if reading is None:
-            unavailable.append("NVML: not usable in the profiled process (no power readings).")
-        return reading, float(data.get("output_bytes") or 0) or None, list(data.get("samples") or [])
-
-
-def child_env(device_index: int) -> dict[str, str]:
-    """Environment of a profiled child: candidate code runs there, so no secrets (the sandbox's
-    scrub list), and only the profiled GPU visible, numbered as NVML numbers it."""
-    from kernelwright.sandbox.isolation.worker import scrub_environment
-
-    env = scrub_environment(os.environ)
-    env.update(CUDA_DEVICE_ORDER="PCI_BUS_ID", CUDA_VISIBLE_DEVICES=str(device_index))
-    return env
 
 
 def _estimated_spec(gpu: GPUIdentity, index: int) -> GPUSpec | None:

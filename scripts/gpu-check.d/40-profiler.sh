@@ -55,7 +55,7 @@ with Sandbox(quick) as sandbox:
         nvml = {
             "gpu": parts.gpu.model_dump(mode="json") if parts.gpu else None,
             "reading": parts.power.model_dump(mode="json") if parts.power else None,
-            "samples": parts.power_samples,
+            "samples": [s.model_dump(mode="json") for s in parts.power_samples],
         }
         (folder / "nvml.json").write_text(json.dumps(nvml, indent=1))
         (folder / "profile.json").write_text(profile.model_dump_json(indent=1))

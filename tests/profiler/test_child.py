@@ -7,8 +7,7 @@ import time
 
 import pytest
 
-from kernelwright.profiler.child import run_in_group
-from kernelwright.profiler.profile import child_env
+from kernelwright.profiler.child import child_env, run_in_group
 
 
 def test_timeout_kills_the_whole_group(tmp_path) -> None:

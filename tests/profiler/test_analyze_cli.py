@@ -1,4 +1,5 @@
-"""`kernelwright analyze` through the CLI's real entry point (in process: argv, exit code, output)."""
+"""`kernelwright analyze` (profiler/static.py's analyze_file) through the CLI's real entry point (in
+process: argv, exit code, output), on the sandbox's corpus of honest candidates."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import pytest
 from kernelwright.cli import main
 from kernelwright.sandbox.build import compile_cache
 
-HONEST = Path(__file__).parent / "honest"
+HONEST = Path(__file__).parents[1] / "sandbox" / "honest"
 
 
 @pytest.fixture(autouse=True)

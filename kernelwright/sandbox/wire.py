@@ -113,15 +113,21 @@ def parse(model: type[BaseModel], message: dict[str, Any]) -> Any:
 
 
 def write_tensor(t: torch.Tensor, folder: str, name: str) -> TensorRef:
-    """Writes t's whole storage (so strides and offsets survive) to folder/name."""
+    """Writes t's whole storage (so strides and offsets survive) to a new file folder/name.
+
+    The file must not exist yet and is written through the descriptor that created it: the other
+    side shares the folder, and a link it planted under the name must not redirect the write."""
     storage = t.detach().untyped_storage()
     raw = torch.empty(0, dtype=torch.uint8, device=t.device).set_(storage)
-    path = os.path.join(folder, name)
     size = raw.numel()
-    with open(path, "wb") as f:
-        f.truncate(size)
-    if size:
-        torch.from_file(path, shared=True, size=size, dtype=torch.uint8).copy_(raw)
+    fd = os.open(os.path.join(folder, name), os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    try:
+        os.ftruncate(fd, size)
+        if size:
+            with mmap.mmap(fd, size) as view:
+                torch.frombuffer(view, dtype=torch.uint8).copy_(raw)
+    finally:
+        os.close(fd)
     return TensorRef(
         file=name,
         dtype=str(t.dtype).removeprefix("torch."),
@@ -132,12 +138,17 @@ def write_tensor(t: torch.Tensor, folder: str, name: str) -> TensorRef:
     )
 
 
-def _checked(ref: TensorRef, folder: str) -> tuple[str, torch.dtype]:
-    if not FILE_NAME.match(ref.file):
-        raise ProtocolViolation(f"a tensor file name that is not allowed: {ref.file[:80]!r}")
+def dtype_of(ref: TensorRef) -> torch.dtype:
     dtype = DTYPES.get(ref.dtype)
     if dtype is None:
         raise ProtocolViolation(f"a tensor of unknown dtype {ref.dtype[:40]!r}")
+    return dtype
+
+
+def _checked(ref: TensorRef, folder: str) -> tuple[str, torch.dtype]:
+    if not FILE_NAME.match(ref.file):
+        raise ProtocolViolation(f"a tensor file name that is not allowed: {ref.file[:80]!r}")
+    dtype = dtype_of(ref)
     if len(ref.shape) != len(ref.stride) or any(d < 0 for d in ref.shape) or any(s < 0 for s in ref.stride):
         raise ProtocolViolation("a tensor whose shape and strides do not fit together")
     itemsize = torch.empty(0, dtype=dtype).element_size()
@@ -197,20 +208,29 @@ def write_values(values: Sequence[Any], folder: str, prefix: str) -> list[dict[s
     return items
 
 
-def read_values(items: Any, folder: str, device: torch.device, *, shared: bool = False) -> list[Any]:
-    """Values written by write_values: private copies (judge), or shared mappings (runner)."""
+def parse_values(items: Any) -> list[TensorRef | Any]:
+    """A value list's entries: TensorRefs (nothing mapped yet) and scalars."""
     if not isinstance(items, list):
         raise ProtocolViolation("a value list that is not a list")
-    values: list[Any] = []
+    values: list[TensorRef | Any] = []
     for item in items:
         if isinstance(item, dict) and set(item) == {"tensor"}:
-            ref = parse(TensorRef, item["tensor"])
-            values.append(map_tensor(ref, folder) if shared else read_tensor(ref, folder, device))
+            values.append(parse(TensorRef, item["tensor"]))
         elif isinstance(item, dict) and set(item) == {"scalar"} and isinstance(item["scalar"], SCALARS):
             values.append(item["scalar"])
         else:
             raise ProtocolViolation("a value that is neither a tensor nor a scalar")
     return values
+
+
+def read_values(items: Any, folder: str, device: torch.device, *, shared: bool = False) -> list[Any]:
+    """Values written by write_values: private copies (judge), or shared mappings (runner)."""
+    return [
+        (map_tensor(v, folder) if shared else read_tensor(v, folder, device))
+        if isinstance(v, TensorRef)
+        else v
+        for v in parse_values(items)
+    ]
 
 
 def remove_files(folder: str, items: Any) -> None:

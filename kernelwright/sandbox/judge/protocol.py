@@ -9,10 +9,13 @@ and cross-checks the runner's call times against the wall time it observed.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
+import secrets
 import time
 import traceback
+from collections.abc import Iterator
 from typing import Any
 
 import torch
@@ -28,7 +31,15 @@ from kernelwright.sandbox.judge.reference import Reference
 from kernelwright.sandbox.judge.timing_check import cross_check, overhead_of, require_consistent, timing_stats
 from kernelwright.sandbox.tensors import clone_values, digest, same_values, tensor_bytes
 from kernelwright.sandbox.timer import Timer, clock
-from kernelwright.sandbox.wire import read_values, remove_files, write_values
+from kernelwright.sandbox.wire import (
+    TensorRef,
+    dtype_of,
+    parse_values,
+    read_tensor,
+    read_values,
+    remove_files,
+    write_values,
+)
 from kernelwright.stop_rule import enough
 
 GARBAGE_FIRST = float("nan")
@@ -51,14 +62,13 @@ class Judge:
         self.isolation: list[str] = []
         self.notes: list[str] = []
         self.run_deadline = math.inf
-        self.sequence = 0
         self.rng = random.SystemRandom()
 
     # ------------------------------------------------------------ plumbing
 
     def _prefix(self, kind: str) -> str:
-        self.sequence += 1
-        return f"{kind}-{self.sequence}"
+        """A fresh file-name prefix: unpredictable, so the runner cannot plant a link under it."""
+        return f"{kind}-{secrets.token_hex(8)}"
 
     def _limit(self) -> Limit:
         """A single operation's limit, or what is left of the run limit when that ends sooner."""
@@ -70,11 +80,27 @@ class Judge:
     def _run(self, op: dict[str, Any], what: str) -> dict[str, Any]:
         return self.link.request(op, self._limit(), what)
 
-    def _tensors(self, items: Any, what: str) -> list[torch.Tensor]:
-        values = read_values(items, self.exchange, self.device)
-        if not values or not all(isinstance(v, torch.Tensor) for v in values):
+    def _outputs(self, items: Any, expected: list[torch.Tensor], what: str) -> list[torch.Tensor]:
+        """The candidate's outputs, read only once their count, shapes and dtypes match the reference's
+        (so a runner cannot make the judge map more memory than the right answer takes)."""
+        refs = parse_values(items)
+        if not refs or not all(isinstance(r, TensorRef) for r in refs):
             raise violation(what, "outputs that are not tensors")
-        return values
+        if len(refs) != len(expected):
+            raise CheckFailed(
+                Status.incorrect, "output-count", f"{len(refs)} outputs instead of {len(expected)}"
+            )
+        for ref, want in zip(refs, expected, strict=True):
+            got = (tuple(ref.shape), dtype_of(ref))
+            if got != (tuple(want.shape), want.dtype):
+                raise CheckFailed(
+                    Status.incorrect,
+                    "shape-mismatch",
+                    f"{what}: {got[0]} {got[1]} instead of {tuple(want.shape)} {want.dtype}",
+                )
+            if ref.nbytes != want.numel() * want.element_size():
+                raise violation(what, "an output whose file does not hold exactly its elements")
+        return [read_tensor(ref, self.exchange, self.device) for ref in refs]
 
     # ------------------------------------------------------------ the evaluation
 
@@ -168,48 +194,57 @@ class Judge:
         what = f"trial {index}"
         inputs = self.ref.inputs(seed)
         pristine = clone_values(inputs)
-        outs, after = self._candidate_on(inputs, GARBAGE_FIRST, what)
-        mutated = next(
-            (
-                i
-                for i, (a, p) in enumerate(zip(after, pristine, strict=True))
-                if isinstance(p, torch.Tensor) and not same_values(a, p)
-            ),
-            None,
-        )
-        if mutated is not None:
-            raise CheckFailed(Status.rejected, "input-mutated", f"the candidate modified input {mutated}")
-        expected = self.ref(clone_values(pristine))
-        result = TrialResult(trial=index, seed=seed, passed=True, numel=0)
-        self.trials.append(result)
-        self._compare(outs, expected, result, what, "mismatch")
-        again, _ = self._candidate_on(pristine, GARBAGE_SECOND, f"{what} (second run)")
-        if len(again) != len(outs) or any(
-            not compare(a, o, *tolerance_for(o.dtype, self.job.atol, self.job.rtol)).passed
-            for a, o in zip(again, outs, strict=False)
-        ):
-            result.passed = False
-            raise CheckFailed(
-                Status.incorrect,
-                "nondeterministic",
-                f"{what}: two runs on the same inputs disagree (uninitialised or out-of-bounds reads)",
+        with self._candidate_on(inputs, GARBAGE_FIRST, what) as (items, after):
+            mutated = next(
+                (
+                    i
+                    for i, (a, p) in enumerate(zip(after, pristine, strict=True))
+                    if isinstance(p, torch.Tensor) and not same_values(a, p)
+                ),
+                None,
             )
+            if mutated is not None:
+                raise CheckFailed(Status.rejected, "input-mutated", f"the candidate modified input {mutated}")
+            expected = self.ref(clone_values(pristine))
+            result = TrialResult(trial=index, seed=seed, passed=True, numel=0)
+            self.trials.append(result)
+            try:
+                outs = self._outputs(items, expected, what)
+            except CheckFailed:
+                result.passed = False
+                raise
+            self._compare(outs, expected, result, what, "mismatch")
+        with self._candidate_on(pristine, GARBAGE_SECOND, f"{what} (second run)") as (items, _):
+            try:
+                again = self._outputs(items, outs, f"{what} (second run)")
+            except CheckFailed:
+                again = []
+            if not again or any(
+                not compare(a, o, *tolerance_for(o.dtype, self.job.atol, self.job.rtol)).passed
+                for a, o in zip(again, outs, strict=True)
+            ):
+                result.passed = False
+                raise CheckFailed(
+                    Status.incorrect,
+                    "nondeterministic",
+                    f"{what}: two runs on the same inputs disagree (uninitialised or out-of-bounds reads)",
+                )
 
-    def _candidate_on(
-        self, inputs: list[Any], garbage: float, what: str
-    ) -> tuple[list[torch.Tensor], list[Any]]:
-        """The candidate's outputs on `inputs`, and the inputs as it left them."""
+    @contextlib.contextmanager
+    def _candidate_on(self, inputs: list[Any], garbage: float, what: str) -> Iterator[tuple[Any, list[Any]]]:
+        """The candidate's reply on `inputs` (output descriptions) and the inputs as it left them;
+        the exchanged files are removed afterwards."""
         items = write_values(inputs, self.exchange, self._prefix("in"))
-        reply = self._run(
-            {"op": "trial", "inputs": items, "garbage": garbage, "prefix": self._prefix("out")}, what
-        )
+        outputs: Any = None
         try:
-            outs = self._tensors(reply.get("outputs"), what)
-            after = read_values(items, self.exchange, self.device)
+            reply = self._run(
+                {"op": "trial", "inputs": items, "garbage": garbage, "prefix": self._prefix("out")}, what
+            )
+            outputs = reply.get("outputs")
+            yield outputs, read_values(items, self.exchange, self.device)
         finally:
-            remove_files(self.exchange, reply.get("outputs"))
+            remove_files(self.exchange, outputs)
             remove_files(self.exchange, items)
-        return outs, after
 
     def _compare(
         self,
@@ -340,19 +375,20 @@ class Judge:
         what = f"timed call {call}"
         reply = self._run({"op": "fetch", "prefix": self._prefix("spot")}, f"fetching {what}")
         try:
-            outs = self._tensors(reply.get("outputs"), what)
+            inputs = self.ref.inputs(seed)
+            if reply.get("inputs_digest") != digest(inputs):
+                raise CheckFailed(
+                    Status.rejected,
+                    "inputs-tampered",
+                    f"{what} ran on inputs other than the ones its seed makes: the candidate changed them "
+                    "or replaced the harness's input generation",
+                )
+            expected = self.ref(inputs)
+            result = TrialResult(trial=-1, seed=seed, passed=True, numel=0)
+            outs = self._outputs(reply.get("outputs"), expected, f"{what} returned a wrong result")
+            self._compare(outs, expected, result, f"{what} returned a wrong result", "timing-spot-check")
         finally:
             remove_files(self.exchange, reply.get("outputs"))
-        inputs = self.ref.inputs(seed)
-        if reply.get("inputs_digest") != digest(inputs):
-            raise CheckFailed(
-                Status.rejected,
-                "inputs-tampered",
-                f"{what} ran on inputs other than the ones its seed makes: the candidate changed them "
-                "or replaced the harness's input generation",
-            )
-        result = TrialResult(trial=-1, seed=seed, passed=True, numel=0)
-        self._compare(outs, self.ref(inputs), result, f"{what} returned a wrong result", "timing-spot-check")
 
     def _fill_timings(self, verdict: Verdict, eager: TimingStats, extra: dict[str, Any]) -> None:
         verdict.eager_timing = eager

@@ -83,6 +83,7 @@ class Runner:
         self.kept: list[torch.Tensor] | None = None
         self.previous: list[torch.Tensor] = []
         self.output_bytes: list[int] = []
+        self.threads: set[threading.Thread] = set()
 
     # ------------------------------------------------------------ the loop
 
@@ -161,15 +162,29 @@ class Runner:
         except BaseException as err:
             self.raise_violation()
             raise CandidateRaised("ModelNew.forward (during timing)", err, self.candidate_file) from None
+        self.raise_violation()
+        self.check_threads("a timed call returned")
         self.kept = flatten_output(out, "ModelNew.forward (during timing)")
         return {"ms": ms}
 
     def fetch(self, op: dict[str, Any]) -> dict[str, Any]:
         assert self.kept is not None and self.prepared is not None, "fetch before call"
-        outputs = write_values(self.kept, self.exchange, str(op["prefix"]))
+        outputs = write_values([o.contiguous() for o in self.kept], self.exchange, str(op["prefix"]))
         return {"outputs": outputs, "inputs_digest": digest(self.prepared)}
 
+    def check_threads(self, when: str) -> None:
+        """No Python thread the candidate started may outlive the call that started it: one left
+        running could finish an output after the call was timed."""
+        started = [t for t in threading.enumerate() if t not in self.threads and t.is_alive()]
+        if started:
+            raise CheckFailed(
+                Status.rejected,
+                "background-thread",
+                f"{when} while its thread '{started[0].name}' was still running",
+            )
+
     def load(self, op: dict[str, Any]) -> dict[str, Any]:
+        self.threads = set(threading.enumerate())
         if self.job.audit:
             from kernelwright.sandbox.runner.audit_hooks import install
 
@@ -182,6 +197,7 @@ class Runner:
             raise CandidateRaised("importing the candidate", err, self.candidate_file) from None
         self.after_candidate_code()
         self.model = self.construct(module, self.init_args, int(op["seed"]))
+        self.check_threads("loading finished")
         return {"sealed": self.seal()}
 
     def construct(self, module: types.ModuleType, init_args: list[Any], seed: int) -> Any:
@@ -225,10 +241,9 @@ class Runner:
         )
         self.previous = outs
         self.output_bytes = [o.numel() * o.element_size() for o in outs]
-        return {"outputs": write_values(outs, self.exchange, str(op["prefix"]))}
+        return {"outputs": write_values([o.contiguous() for o in outs], self.exchange, str(op["prefix"]))}
 
     def _checked_forward(self, args: list[Any]) -> list[torch.Tensor]:
-        threads_before = set(threading.enumerate())
         try:
             with torch.no_grad():
                 out = self.model(*args)
@@ -236,13 +251,7 @@ class Runner:
             self.raise_violation()
             raise CandidateRaised("ModelNew.forward", err, self.candidate_file) from None
         self.after_candidate_code()
-        started = [t for t in threading.enumerate() if t not in threads_before and t.is_alive()]
-        if started:
-            raise CheckFailed(
-                Status.rejected,
-                "background-thread",
-                f"forward returned while its thread '{started[0].name}' was still running",
-            )
+        self.check_threads("forward returned")
         outs = flatten_output(out, "ModelNew.forward")
         check_materialised(outs)
         # Copied on the current stream before a device-wide sync: work left running on a side stream

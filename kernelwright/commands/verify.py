@@ -142,6 +142,12 @@ def render(verdict: Verdict, console: Console, *, task: str, candidate: str) -> 
         table.add_row("trials", f"{passed}/{len(verdict.trials)} passed, max abs error {worst:.3g}")
     if timing := _timing_cell(verdict):
         table.add_row("timing", timing)
+    if (check := verdict.timing_check) is not None:
+        table.add_row(
+            "timing check",
+            f"{'consistent' if check.consistent else 'NOT consistent'}: runner {check.reported_median_ms:.4f} ms, "
+            f"judge saw >= {check.observed_low_ms:.4f} ms; {check.spot_checks} of {check.calls} timed calls compared",
+        )
     if verdict.speedup_vs_eager is not None:
         table.add_row("speedup vs eager", f"{verdict.speedup_vs_eager:.2f}x")
     if verdict.speedup_vs_compiled is not None:
@@ -150,6 +156,8 @@ def render(verdict: Verdict, console: Console, *, task: str, candidate: str) -> 
         table.add_row("kernels", ", ".join(verdict.kernel_names))
     for f in verdict.findings[:10]:
         table.add_row(f"finding {f.rule}", f"line {f.line}: {f.message}" if f.line else f.message)
+    if verdict.isolation:
+        table.add_row("isolation", ", ".join(verdict.isolation))
     table.add_row("elapsed", ", ".join(f"{k} {v:.2f} s" for k, v in verdict.elapsed_s.items()))
     console.print(table)
     if verdict.log:

@@ -96,6 +96,9 @@ class WorkerJob(BaseModel):
     eager_timing: TimingStats | None = None
     """The eager reference's timing on this device from an earlier evaluation of the same task."""
     call_timeout_s: float = 30.0
+    seal_before_load: bool = True
+    """Raise the no-exec/no-socket seal before the candidate is imported (native candidates); a
+    load_inline file builds its extension while it is imported, so its seal follows the load."""
     torch_compile_baseline: bool = False
     launch_check: bool = False
     launch_min_own_fraction: float = 0.5

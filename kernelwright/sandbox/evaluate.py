@@ -115,6 +115,15 @@ def verdict_from_reply(reply: dict[str, Any]) -> tuple[Verdict, dict[str, Any]]:
     return verdict, {k: v for k, v in payload.items() if k != "verdict"}
 
 
+def _build_of(candidate: Candidate) -> str:
+    from kernelwright.sandbox.build.candidate_source import CandidateSyntaxError, detect_build
+
+    try:
+        return detect_build(candidate.source)
+    except CandidateSyntaxError:
+        return candidate.build
+
+
 def _compile_only(candidate: Candidate, arch: str, *, allow_torch: bool) -> Verdict:
     """Compile without the guard (skip_guard): kernel names and resources for the launch check."""
     from kernelwright.sandbox.build.candidate_source import CandidateSyntaxError, cuda_sources, detect_build
@@ -249,6 +258,7 @@ class Sandbox:
             timing_max_seconds=cfg.timing_max_seconds,
             timing_spot_checks=cfg.timing_spot_checks,
             call_timeout_s=cfg.call_timeout_s,
+            seal_before_load=_build_of(candidate) == "native",
             torch_compile_baseline=measure_compiled,
             launch_check=cfg.device == "cuda" and not cfg.allow_torch,
             launch_min_own_fraction=min_fraction,

@@ -193,6 +193,35 @@ def test_a_listener_on_loopback_receives_no_connection_from_c_level_code(
     assert {"seccomp", "network-namespace"} & set(verdict.isolation)
 
 
+def test_a_unix_socket_listener_receives_no_connection(worker: WorkerClient, tmp_path: Path) -> None:
+    """Pathname sockets (a Docker daemon's, say) are outside any network namespace: the seal denies
+    every new socket before a native candidate's code is imported."""
+    walls = probe()
+    if "seccomp-no-exec" not in walls.active:
+        pytest.skip("the seccomp seal is not available here: " + "; ".join(walls.unavailable.values()))
+    path = tmp_path / "daemon.sock"
+    server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    server.bind(str(path))
+    server.listen(4)
+    server.settimeout(0.5)
+    source = (
+        "import socket, torch\n"
+        "try:\n"
+        f"    socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).connect({str(path)!r})\n"
+        "except Exception as err:\n"
+        "    print('REFUSED', type(err).__name__, err)\n"
+        "class ModelNew(torch.nn.Module):\n    def forward(self, x):\n        return torch.clamp_min(x, 0.0)\n"
+    )
+    config = SandboxConfig(**FAST, timing=False, skip_guard=True, audit=False)  # type: ignore[arg-type]
+    try:
+        verdict = Sandbox(config, worker=worker)(relu(), Candidate(source=source))
+        with pytest.raises(TimeoutError):
+            server.accept()
+    finally:
+        server.close()
+    assert "REFUSED" in verdict.log, verdict.log
+
+
 def test_a_forward_that_spins_is_a_timeout_within_a_minute_under_default_limits(worker: WorkerClient) -> None:
     source = (
         "import torch\nclass ModelNew(torch.nn.Module):\n    def forward(self, x):\n"

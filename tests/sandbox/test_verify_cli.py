@@ -40,6 +40,9 @@ def test_honest_candidate_json_and_exit_zero() -> None:
     verdict = json.loads(result.stdout)
     assert verdict["status"] == "ok" and len(verdict["trials"]) == 6
     assert verdict["candidate_timing"]["trials"] >= 100
+    # The walls that were up, and the judge's cross-check of the runner's times, travel with it.
+    assert {"process-group", "private-dir", "audit-hooks"} <= set(verdict["isolation"])
+    assert verdict["timing_check"]["consistent"] is True and verdict["timing_check"]["spot_checks"] >= 1
 
 
 def test_rejected_candidate_table_and_exit_code() -> None:

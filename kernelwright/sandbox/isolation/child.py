@@ -94,6 +94,11 @@ def runner_main(
 ) -> None:
     """The runner child: walls up while it is still one thread, then CUDA, then its loop."""
     setup_process(limits, workdir, (read_fd, write_fd))
+    # Behind Landlock only the private directory is writable: the caches a load_inline build, triton
+    # and the CUDA driver's JIT write to live there (and so never carry one candidate's files to the next).
+    for name, sub in (("TORCH_EXTENSIONS_DIR", "torch_extensions"), ("TRITON_CACHE_DIR", "triton"),
+                      ("CUDA_CACHE_PATH", "nv_cache")):  # fmt: skip
+        os.environ[name] = os.path.join(workdir, sub)
     report, seal = _walls(job, workdir, exchange)
     if job.device == "cuda":
         import torch

@@ -185,6 +185,9 @@ class Runner:
 
     def load(self, op: dict[str, Any]) -> dict[str, Any]:
         self.threads = set(threading.enumerate())
+        # The seal runs harness code (ctypes, a test exec) that the audit hooks must not see as the
+        # candidate's: before the hooks, or after the candidate's frames are gone.
+        sealed = self.seal() if self.job.seal_before_load else None
         if self.job.audit:
             from kernelwright.sandbox.runner.audit_hooks import install
 
@@ -198,7 +201,7 @@ class Runner:
         self.after_candidate_code()
         self.model = self.construct(module, self.init_args, int(op["seed"]))
         self.check_threads("loading finished")
-        return {"sealed": self.seal()}
+        return {"sealed": sealed if sealed is not None else self.seal()}
 
     def construct(self, module: types.ModuleType, init_args: list[Any], seed: int) -> Any:
         model_cls = getattr(module, "ModelNew", None)

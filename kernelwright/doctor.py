@@ -3,7 +3,7 @@
 Every probe comes from the stage that owns it (NVML and ncu from the profiler, NVRTC and nvcc from
 the sandbox, LLM settings from the agents, the store URL from the store) and none of them raises:
 the doctor reports what it finds. It never initialises CUDA, never opens the store and never shows
-an API key, only whether one is set.
+an API key, only whether one is set. The sandbox's OS walls are tried in a throwaway child process.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import os
 import platform
 import sys
 from collections.abc import Callable, Mapping
+from dataclasses import asdict
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
@@ -27,6 +28,14 @@ class NcuInfo(BaseModel):
     message: str = ""
 
 
+class IsolationInfo(BaseModel):
+    """The kernel walls a runner gets here (no_new_privs, network namespace, Landlock, seccomp)."""
+
+    active: list[str] = Field(default_factory=list)
+    unavailable: dict[str, str] = Field(default_factory=dict, description="Wall -> why it is missing.")
+    details: dict[str, str] = Field(default_factory=dict)
+
+
 class DoctorReport(BaseModel):
     """Everything the doctor found; `missing` holds one sentence per piece `optimize` needs."""
 
@@ -38,6 +47,10 @@ class DoctorReport(BaseModel):
     nvcc: str | None = None
     nvrtc: str | None = None
     ncu: NcuInfo = Field(default_factory=NcuInfo)
+    isolation: IsolationInfo = Field(
+        default_factory=IsolationInfo,
+        description="Optional hardening: a missing wall is reported, never counted as missing.",
+    )
     llm: dict[str, Any] = Field(
         default_factory=dict, description="Per-role settings; keys only as set/unset."
     )
@@ -75,6 +88,18 @@ def _ncu_info() -> NcuInfo:
     return NcuInfo(path=status.path, counters_readable=status.counters_readable, message=status.message)
 
 
+def _isolation() -> IsolationInfo:
+    """What the sandbox walls' probe finds; even a broken probe only reports, never fails the doctor."""
+    from kernelwright.sandbox.isolation import walls
+
+    try:
+        report = walls.probe()
+    except Exception as err:  # a machine without walls still runs candidates, behind the audit hooks
+        why = f"the probe failed: {type(err).__name__}: {err}".splitlines()[0]
+        return IsolationInfo(unavailable=dict.fromkeys(walls.WALL_NAMES, why))
+    return IsolationInfo(**asdict(report))
+
+
 def _llm(env: Mapping[str, str] | None) -> tuple[dict[str, Any], list[str]]:
     from kernelwright.agents.config import LLMConfig
 
@@ -89,8 +114,10 @@ def diagnose(db: str | None = None, env: Mapping[str, str] | None = None) -> Doc
     from kernelwright.store.engine import display_url
 
     problems: list[str] = []
-    torch_version, torch_cuda = _probe("torch", _torch_versions, (None, None), problems)
-    llm, llm_missing = _probe("the LLM settings", lambda: _llm(env), ({}, ["settings unreadable"]), problems)
+    no_torch: tuple[str | None, str | None] = (None, None)
+    unreadable: tuple[dict[str, Any], list[str]] = ({}, ["settings unreadable"])
+    torch_version, torch_cuda = _probe("torch", _torch_versions, no_torch, problems)
+    llm, llm_missing = _probe("the LLM settings", lambda: _llm(env), unreadable, problems)
     report = DoctorReport(
         python=sys.version.split()[0],
         platform=f"{platform.system()} {platform.machine()}",
@@ -100,6 +127,7 @@ def diagnose(db: str | None = None, env: Mapping[str, str] | None = None) -> Doc
         nvcc=_probe("nvcc", nvcc_version, None, problems),
         nvrtc=_probe("NVRTC", nvrtc_version, None, problems),
         ncu=_probe("ncu", _ncu_info, NcuInfo(message="unknown"), problems),
+        isolation=_isolation(),
         llm=llm,
         db_url=display_url(_db_url(db, env)),
     )

@@ -8,11 +8,17 @@ from typing import Any, Protocol
 
 from kernelwright.contracts import (
     Attempt,
+    Baseline,
+    BestEntry,
     Candidate,
+    ChatReply,
     LLMCall,
     Metric,
     Profile,
+    RunInfo,
+    StoredAttempt,
     Task,
+    TimingStats,
     Verdict,
 )
 
@@ -29,21 +35,44 @@ class ProfilerFn(Protocol):
     def __call__(self, task: Task, candidate: Candidate, verdict: Verdict) -> Profile: ...
 
 
-class ChatReply(Protocol):
-    text: str
-    tokens_in: int
-    tokens_out: int
-    cost_usd: float
-
-
 class ChatClient(Protocol):
-    """An LLM endpoint for one role; every call is logged to the store by the implementation."""
+    """An LLM endpoint for one role (agents/call_log.py's LoggedClient writes each call to the store)."""
 
     async def complete(self, messages: list[dict[str, str]]) -> ChatReply: ...
 
 
-class Store(Protocol):
-    """Where runs, attempts, LLM calls and metrics live. Each write is its own transaction."""
+class RunLog(Protocol):
+    """The store as the agent loop uses it: a run's attempts as they finish, and what it has spent."""
+
+    def attempts_for_task(self, task_key: str, gpu_name: str | None = None) -> list[StoredAttempt]: ...
+
+    def spent(self, run_id: int) -> tuple[float, int]: ...
+
+    def add_attempt(self, attempt: Attempt) -> int: ...
+
+    def add_metrics(self, attempt_id: int, metrics: Sequence[Metric]) -> None: ...
+
+
+class BaselineCache(Protocol):
+    """What the sandbox keeps between evaluations: reference timings per (task, GPU, torch version)."""
+
+    def add_task(self, task: Task) -> int: ...
+
+    def get_baseline(self, task_key: str, gpu_name: str, torch_version: str) -> Baseline | None: ...
+
+    def put_baseline(
+        self,
+        task_key: str,
+        gpu_name: str,
+        torch_version: str,
+        *,
+        eager: TimingStats | None,
+        compiled: TimingStats | None,
+    ) -> None: ...
+
+
+class StoreWriter(BaselineCache, Protocol):
+    """The store's writes. Each write is its own transaction."""
 
     def create_run(
         self, config: dict[str, Any], *, coder_model: str, judge_model: str, gpu_name: str
@@ -51,14 +80,37 @@ class Store(Protocol):
 
     def finish_run(self, run_id: int, status: str) -> None: ...
 
-    def add_task(self, task: Task) -> int: ...
-
     def add_attempt(self, attempt: Attempt) -> int: ...
 
     def add_llm_call(self, call: LLMCall) -> int: ...
 
     def add_metrics(self, attempt_id: int, metrics: Sequence[Metric]) -> None: ...
 
+
+class StoreReader(Protocol):
+    """The store's reads: resume, `show`, batch bookkeeping, export and reeval."""
+
     def attempts(self, run_id: int, task_key: str | None = None) -> list[Attempt]: ...
 
+    def attempts_for_task(self, task_key: str, gpu_name: str | None = None) -> list[StoredAttempt]: ...
+
+    def attempt(self, attempt_id: int) -> StoredAttempt | None: ...
+
     def best(self, task_key: str, gpu_name: str) -> Attempt | None: ...
+
+    def best_all(self, gpu_name: str | None = None) -> list[BestEntry]: ...
+
+    def run(self, run_id: int) -> RunInfo | None: ...
+
+    def runs(self) -> list[RunInfo]: ...
+
+    def spent(self, run_id: int) -> tuple[float, int]: ...
+
+    def llm_calls(self, run_id: int) -> list[LLMCall]: ...
+
+    def task(self, task_key: str) -> Task | None: ...
+
+
+class Store(StoreReader, StoreWriter, Protocol):
+    """Where runs, tasks, attempts, LLM calls, metrics and baselines live (store.SqlStore). The
+    narrower views above (RunLog, BaselineCache) are what the loop and the sandbox need of it."""

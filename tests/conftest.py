@@ -1,28 +1,24 @@
-"""Shared fixtures: the GPU skip rule and a fresh PostgreSQL database per test."""
+"""Shared fixtures: the GPU skip rule, a fresh PostgreSQL database per test, and the store.
+
+`store` is a real SqlStore on `store_url`: a fresh SQLite file, except in tests/store, whose
+conftest runs every test on PostgreSQL as well."""
 
 from __future__ import annotations
 
 import os
 import uuid
 from collections.abc import Iterator
-from functools import cache
+from pathlib import Path
 
 import pytest
+
+from kernelwright.gpu.availability import gpu_available
+from kernelwright.store import SqlStore, open_store
 
 # A local Ray instance in the tests stays on loopback (on Linux, Ray otherwise binds the node to
 # the machine's outward address) and reports no usage statistics.
 os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-
-
-@cache
-def gpu_available() -> bool:
-    try:
-        import torch
-
-        return torch.cuda.is_available()
-    except Exception:
-        return False
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -56,3 +52,14 @@ def pg_url() -> Iterator[str]:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def store_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'store.db'}"
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[SqlStore]:
+    with open_store(store_url) as opened:
+        yield opened

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import time
 
-from kernelwright.interfaces import ChatClient, ChatReply
+from kernelwright.contracts import ChatReply
+from kernelwright.interfaces import ChatClient
 
 
 class StopRun(Exception):

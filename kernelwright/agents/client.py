@@ -2,63 +2,47 @@
 
 Retries: the SDK's own (`max_retries`) already retries 408/409/429/5xx, connection errors and
 timeouts with exponential backoff and honours Retry-After, so this module does not add a second
-layer; one `complete()` is one logged LLMCall however many HTTP requests it took.
+layer; one `complete()` is one call however many HTTP requests it took. Writing each call to the
+store is agents/call_log.py's job, not the HTTP client's.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import openai
 
 from kernelwright.agents.config import Role, RoleConfig
 from kernelwright.agents.prices import PriceTable
-from kernelwright.contracts import LLMCall
+from kernelwright.contracts import ChatReply
 from kernelwright.errors import KernelwrightError
-from kernelwright.interfaces import Store
 
 
 class LLMError(KernelwrightError):
     """An LLM call failed after the SDK's retries. `transient` is False for errors a retry cannot fix
-    (bad key, unknown model, bad request): the loop stops the run on those."""
+    (bad key, unknown model, bad request): the loop stops the run on those. `latency_s` is how long
+    the call took before it failed (what its log row records)."""
 
     exit_code = 4
 
-    def __init__(self, message: str, *, transient: bool):
+    def __init__(self, message: str, *, transient: bool, latency_s: float = 0.0):
         super().__init__(message)
         self.transient = transient
-
-
-@dataclass
-class ChatReply:
-    """What the loop needs from one completion (satisfies interfaces.ChatReply)."""
-
-    text: str
-    tokens_in: int
-    tokens_out: int
-    cost_usd: float
-    latency_s: float = 0.0
-    model: str = ""
+        self.latency_s = latency_s
 
 
 class OpenAIChatClient:
-    """One role's endpoint: concurrency limit, per-call timeout, SDK retries, cost, store log."""
+    """One role's endpoint: concurrency limit, per-call timeout, SDK retries, cost."""
 
     def __init__(
         self,
         role: Role,
         config: RoleConfig,
         *,
-        store: Store | None,
-        run_id: int | None,
         prices: PriceTable,
         semaphore: asyncio.Semaphore | None = None,
-        before_call: Callable[[], None] | None = None,
     ):
         missing = config.missing()
         if missing:
@@ -66,11 +50,8 @@ class OpenAIChatClient:
         self.role: Role = role
         self.config = config
         self.model: str = config.model or ""
-        self.store = store
-        self.run_id = run_id
         self.prices = prices
         self.semaphore = semaphore or asyncio.Semaphore(4)
-        self.before_call = before_call
         key = config.api_key.get_secret_value() if config.api_key else ""
         self._sdk = openai.AsyncOpenAI(
             base_url=config.base_url, api_key=key, timeout=config.timeout_s, max_retries=config.max_retries
@@ -90,8 +71,6 @@ class OpenAIChatClient:
         return opts
 
     async def complete(self, messages: list[dict[str, str]]) -> ChatReply:
-        if self.before_call is not None:
-            self.before_call()
         async with self.semaphore:
             start = time.monotonic()
             try:
@@ -102,42 +81,20 @@ class OpenAIChatClient:
                 )
             except openai.OpenAIError as err:
                 error = _describe_error(err, self.role, self.config)
-                self._log(messages, None, 0, 0, time.monotonic() - start, 0.0, str(error))
+                error.latency_s = time.monotonic() - start
                 raise error from err
             latency = time.monotonic() - start
         text = (resp.choices[0].message.content or "") if resp.choices else ""
         usage = resp.usage
         tokens_in = int(usage.prompt_tokens or 0) if usage else 0
         tokens_out = int(usage.completion_tokens or 0) if usage else 0
-        cost = self.prices.cost_usd(self.model, tokens_in, tokens_out)
-        self._log(messages, text, tokens_in, tokens_out, latency, cost, None)
-        return ChatReply(text, tokens_in, tokens_out, cost, latency, self.model)
-
-    def _log(
-        self,
-        messages: list[dict[str, str]],
-        response: str | None,
-        tokens_in: int,
-        tokens_out: int,
-        latency_s: float,
-        cost_usd: float,
-        error: str | None,
-    ) -> None:
-        if self.store is None:
-            return
-        self.store.add_llm_call(
-            LLMCall(
-                run_id=self.run_id,
-                role=self.role,
-                model=self.model,
-                prompt=json.dumps(messages, ensure_ascii=False),
-                response=response,
-                tokens_in=tokens_in,
-                tokens_out=tokens_out,
-                latency_s=latency_s,
-                cost_usd=cost_usd,
-                error=error,
-            )
+        return ChatReply(
+            text=text,
+            tokens_in=tokens_in,
+            tokens_out=tokens_out,
+            cost_usd=self.prices.cost_usd(self.model, tokens_in, tokens_out),
+            latency_s=latency,
+            model=self.model,
         )
 
 

@@ -94,9 +94,12 @@ class LLMConfig(BaseModel):
         extra = {"max_concurrency": ov["max_concurrency"]} if "max_concurrency" in ov else {}
         return cls(coder=roles["coder"], judge=roles["judge"], prices_path=prices, **extra)
 
+    def for_role(self, role: Role) -> RoleConfig:
+        return self.coder if role == "coder" else self.judge
+
     def missing(self) -> list[str]:
         """'coder model', 'judge API key' ... for every required setting that is unset."""
-        return [f"{role} {what}" for role in ROLES for what in getattr(self, role).missing()]
+        return [f"{role} {what}" for role in ROLES for what in self.for_role(role).missing()]
 
     def describe(self) -> dict[str, Any]:
         return {

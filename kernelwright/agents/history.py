@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from kernelwright.contracts import Attempt
+from kernelwright.contracts import Attempt, LLMCall
 from kernelwright.errors import ConfigError
+from kernelwright.interfaces import StoreReader
 
 
 def attempt_row(attempt: Attempt, attempt_id: int | None = None) -> dict[str, Any]:
@@ -28,7 +30,7 @@ def attempt_row(attempt: Attempt, attempt_id: int | None = None) -> dict[str, An
     }
 
 
-def run_history(store: Any, run_id: int) -> dict[str, Any]:
+def run_history(store: StoreReader, run_id: int) -> dict[str, Any]:
     info = store.run(run_id)
     if info is None:
         raise ConfigError(f"There is no run {run_id} in the store.")
@@ -40,7 +42,7 @@ def run_history(store: Any, run_id: int) -> dict[str, Any]:
     }
 
 
-def task_history(store: Any, task_key: str) -> dict[str, Any]:
+def task_history(store: StoreReader, task_key: str) -> dict[str, Any]:
     stored = store.attempts_for_task(task_key)
     if not stored:
         raise ConfigError(f"The store holds no attempts for task {task_key}.")
@@ -54,7 +56,7 @@ def task_history(store: Any, task_key: str) -> dict[str, Any]:
     }
 
 
-def _llm_totals(calls: list[Any]) -> dict[str, Any]:
+def _llm_totals(calls: Sequence[LLMCall]) -> dict[str, Any]:
     by_role: dict[str, dict[str, float]] = {}
     for c in calls:
         role = by_role.setdefault(

@@ -5,7 +5,8 @@ and a Judge failure must not cost the Coder its round."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field, ValidationError
 
@@ -14,6 +15,7 @@ from kernelwright.agents.prompting import render
 from kernelwright.interfaces import ChatClient
 
 MAX_RAW_ADVICE_CHARS = 4000
+_Advice = TypeVar("_Advice", bound=BaseModel)
 
 
 class Diagnosis(BaseModel):
@@ -69,7 +71,7 @@ class Judge:
         return await self._advise("judge_optimization", Plan, plan_text, fields)
 
     async def _advise(
-        self, prompt: str, model: type[BaseModel], as_text: Any, fields: dict[str, object]
+        self, prompt: str, model: type[_Advice], as_text: Callable[[_Advice], str], fields: dict[str, object]
     ) -> str:
         messages = [
             {"role": "system", "content": render("judge_system")},

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
 
 from kernelwright.agents.budget import Budget, MeteredClient, StopRun
 from kernelwright.agents.client import LLMError
@@ -17,9 +16,11 @@ from kernelwright.agents.coder import Coder, CoderReply
 from kernelwright.agents.judge import Judge
 from kernelwright.agents.loop_config import EventHook, LoopConfig, LoopEvent, LoopResult
 from kernelwright.agents.loop_state import LoopState, Recorded, malformed_verdict
+from kernelwright.agents.parsing import candidate_from_code
 from kernelwright.agents.round_plan import RoundPlan, plan_round
-from kernelwright.contracts import Attempt, Candidate, Profile, Status, Task, Verdict
-from kernelwright.interfaces import ChatClient, Evaluator, ProfilerFn, Store
+from kernelwright.contracts import Attempt, Profile, Status, Task, Verdict
+from kernelwright.gpu.target import Target
+from kernelwright.interfaces import ChatClient, Evaluator, ProfilerFn, RunLog
 
 __all__ = ["EventHook", "LoopConfig", "LoopEvent", "LoopResult", "optimize_task"]
 
@@ -31,15 +32,16 @@ async def optimize_task(
     judge: ChatClient,
     evaluate: Evaluator,
     profile: ProfilerFn | None,
-    store: Store,
+    store: RunLog,
     run_id: int,
     config: LoopConfig,
+    target: Target,
     gpu_lock: asyncio.Semaphore | None = None,
     on_event: EventHook | None = None,
-    spent_usd: float = 0.0,
-    spent_tokens: int = 0,
 ) -> LoopResult:
-    """Runs (or resumes: stored rounds are not redone) the loop; never raises for a bad reply."""
+    """Runs (or resumes: stored rounds are not redone, and what the run spent before counts against
+    its budgets) the loop; never raises for a bad reply."""
+    spent_usd, spent_tokens = store.spent(run_id)
     budget = Budget(
         max_usd=config.max_usd,
         max_tokens=config.max_tokens,
@@ -50,6 +52,7 @@ async def optimize_task(
     run = _Run(
         task,
         config,
+        target,
         store,
         run_id,
         evaluate,
@@ -67,15 +70,15 @@ async def optimize_task(
             missing = state.missing_slots(rnd)
             if not missing:
                 continue
-            _check_stop(state, config)
-            plan = await plan_round(rnd, task, state, judge_agent, config.gpu_facts)
+            _check_stop(state, config, target)
+            plan = await plan_round(rnd, task, state, judge_agent, target.facts)
             run.emit(LoopEvent("round", rnd, text=plan.mode))
             outcomes = await asyncio.gather(
                 *(run.slot(state, rnd, k, plan) for k in missing), return_exceptions=True
             )
             _raise_first(outcomes, len(missing))
-        _check_stop(state, config)
-        if config.compile_only:
+        _check_stop(state, config, target)
+        if target.compile_only:
             status, message = (
                 "done",
                 f"No candidate compiled cleanly and passed the guard in {config.rounds} rounds.",
@@ -98,11 +101,11 @@ async def optimize_task(
     )
 
 
-def _check_stop(state: LoopState, config: LoopConfig) -> None:
+def _check_stop(state: LoopState, config: LoopConfig, target: Target) -> None:
     best = state.best()
     if best is None:
         return
-    if config.compile_only:
+    if target.compile_only:
         raise StopRun("A candidate compiled cleanly and passed the guard.", "compiled")
     roof = best.attempt.profile.roofline if best.attempt.profile else None
     if roof is not None and roof.sol_pct >= config.sol_target_pct:
@@ -111,7 +114,7 @@ def _check_stop(state: LoopState, config: LoopConfig) -> None:
         raise StopRun(f"No faster kernel in the last {config.patience} rounds.", "stalled")
 
 
-def _raise_first(outcomes: list[Any], slots: int) -> None:
+def _raise_first(outcomes: list[BaseException | None], slots: int) -> None:
     """After every slot of the round has finished (and stored what it had): a stop or a fatal
     endpoint error ends the run; transient endpoint errors end it only when no slot got through."""
     errors = [o for o in outcomes if isinstance(o, BaseException)]
@@ -130,7 +133,8 @@ def _raise_first(outcomes: list[Any], slots: int) -> None:
 class _Run:
     task: Task
     config: LoopConfig
-    store: Store
+    target: Target
+    store: RunLog
     run_id: int
     evaluate: Evaluator
     profile: ProfilerFn | None
@@ -160,7 +164,7 @@ class _Run:
         self._record(state, rnd, k, plan, reply.code or "", verdict, prof)
 
     async def _judge_code(self, reply: CoderReply) -> tuple[Verdict, Profile | None]:
-        candidate = Candidate(source=reply.code or "", build=_build_of(reply.code or ""), origin="coder")
+        candidate = candidate_from_code(reply.code or "", origin="coder")
         async with self.gpu_lock:
             verdict = await asyncio.to_thread(self.evaluate, self.task, candidate)
             if verdict.status != Status.ok or self.profile is None:
@@ -191,19 +195,10 @@ class _Run:
             code=code,
             verdict=verdict,
             profile=prof,
-            gpu_name=verdict.gpu_name or self.config.gpu_name,
+            gpu_name=verdict.gpu_name or self.target.gpu_name,
         )
         attempt_id = self.store.add_attempt(attempt)
         if prof is not None and prof.metrics:
             self.store.add_metrics(attempt_id, prof.metrics)
         state.add(Recorded(attempt_id, attempt))
         self.emit(LoopEvent("attempt", rnd, k, verdict.status.value, attempt))
-
-
-def _build_of(code: str) -> Any:
-    try:
-        from kernelwright.sandbox.build.candidate_source import detect_build
-
-        return detect_build(code)
-    except Exception:  # an unparsable candidate is still 'native'; the sandbox reports the error
-        return "native"

@@ -11,7 +11,8 @@ from kernelwright.contracts import Attempt
 
 
 class LoopConfig(BaseModel):
-    """Rounds, candidates, stopping rules and budgets of one task's loop."""
+    """Rounds, candidates, stopping rules and budgets of one task's loop. Where candidates are judged
+    (a GPU, or compile-only) is the command's gpu.target.Target, apart from these settings."""
 
     model_config = {"extra": "forbid"}
 
@@ -24,11 +25,6 @@ class LoopConfig(BaseModel):
     max_usd: float | None = Field(None, description="Dollar budget of the run (LLM cost).")
     max_tokens: int | None = Field(None, description="Token budget of the run (in + out).")
     max_minutes: float | None = Field(None, description="Wall-time budget of this invocation, minutes.")
-    compile_only: bool = Field(
-        False, description="Candidates are only compiled and guarded; stop at the first clean one."
-    )
-    gpu_name: str = Field("none", description="Recorded on each attempt; 'none' for compile-only.")
-    gpu_facts: str = Field("Unknown GPU.", description="What the prompts say about the target GPU.")
 
 
 class LoopResult(BaseModel):

@@ -6,9 +6,9 @@ from __future__ import annotations
 import bisect
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from kernelwright.contracts import Attempt, Status, Verdict
+from kernelwright.interfaces import RunLog
 
 MALFORMED_RULE = "malformed-reply"
 
@@ -35,9 +35,9 @@ def is_malformed(attempt: Attempt) -> bool:
 
 @dataclass
 class Recorded:
-    """An attempt with its store id (None only when a store cannot report ids)."""
+    """An attempt with its store id (resumed attempts name their parents by it)."""
 
-    id: int | None
+    id: int
     attempt: Attempt
 
 
@@ -47,13 +47,9 @@ class LoopState:
     recorded: list[Recorded] = field(default_factory=list)
 
     @classmethod
-    def load(cls, store: Any, run_id: int, task_key: str, candidates: int) -> LoopState:
-        # Ids let resumed attempts name their parents; the Store protocol alone has no ids.
-        with_ids = getattr(store, "attempts_for_task", None)
-        if with_ids is not None:
-            rows = [Recorded(s.id, s.attempt) for s in with_ids(task_key) if s.attempt.run_id == run_id]
-        else:
-            rows = [Recorded(None, a) for a in store.attempts(run_id, task_key)]
+    def load(cls, store: RunLog, run_id: int, task_key: str, candidates: int) -> LoopState:
+        stored = store.attempts_for_task(task_key)
+        rows = [Recorded(s.id, s.attempt) for s in stored if s.attempt.run_id == run_id]
         rows.sort(key=lambda r: (r.attempt.round, r.attempt.candidate_index))
         return cls(candidates, rows)
 

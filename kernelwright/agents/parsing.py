@@ -1,11 +1,15 @@
 """Reading LLM replies without ever crashing the loop: code from fenced blocks, JSON from a fence or
-the first balanced object. Each failure is a MalformedReply carrying one sentence for the record."""
+the first balanced object. Each failure is a MalformedReply carrying one sentence for the record.
+The code then becomes a Candidate through `candidate_from_code`."""
 
 from __future__ import annotations
 
 import json
 import re
 from typing import Any
+
+from kernelwright.contracts import Candidate
+from kernelwright.sandbox.build.candidate_source import detect_build
 
 _FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})[ \t]*([\w+.#-]*)[^\n]*\n(.*?)^[ \t]*\1[ \t]*$", re.M | re.S)
 _PY_TAGS = {"python", "py", "python3"}
@@ -35,6 +39,16 @@ def extract_code(text: str) -> str:
     if "ModelNew" not in code:
         raise MalformedReply("The reply's code block does not define class ModelNew.")
     return code + "\n"
+
+
+def candidate_from_code(code: str, origin: str) -> Candidate:
+    """Written or stored code as a Candidate, its build path read statically; unparsable code is a
+    'native' candidate, whose syntax error the sandbox then reports as a compile error."""
+    try:
+        build = detect_build(code)
+    except Exception:  # a syntax error, or code nested too deep for ast: the sandbox says which
+        build = "native"
+    return Candidate(source=code, build=build, origin=origin)
 
 
 def extract_json(text: str) -> dict[str, Any]:

@@ -1,7 +1,7 @@
-"""One task's optimization run, wired: run row, LLM clients, the loop, run status, best kernel file.
+"""One task's optimization run: run row, LLM clients, the loop, run status, best kernel file.
 
-The CLI (`kernelwright optimize`) and batch call `run_optimize` with the evaluator and profiler they
-chose (the GPU sandbox, or the compile-only static check); this module never picks them itself.
+The CLI (`kernelwright optimize`) calls `run_optimize` with the target and the evaluator and profiler
+it wired (agents/wiring.py); this module never picks them itself.
 """
 
 from __future__ import annotations
@@ -11,23 +11,23 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from kernelwright.agents.client import OpenAIChatClient
 from kernelwright.agents.config import LLMConfig
 from kernelwright.agents.loop import EventHook, LoopConfig, LoopResult, optimize_task
 from kernelwright.agents.prices import PriceTable
-from kernelwright.contracts import GPUIdentity, Task
+from kernelwright.agents.wiring import open_clients
+from kernelwright.contracts import Task
 from kernelwright.errors import ConfigError
+from kernelwright.gpu.target import Target
 from kernelwright.interfaces import Evaluator, ProfilerFn, Store
 
 
 class OptimizeSettings(BaseModel):
-    """Everything `kernelwright optimize` decides for one task."""
+    """Everything `kernelwright optimize` decides for one task, apart from its target."""
 
     model_config = {"extra": "forbid"}
 
     llm: LLMConfig = Field(default_factory=LLMConfig, description="Coder and Judge endpoints.")
     loop: LoopConfig = Field(default_factory=LoopConfig, description="Rounds, candidates, budgets.")
-    arch: str = Field("sm_90", description="Target architecture for compile-only checks.")
     out_dir: str = Field("kernelwright-out", description="Where best.py is written, per task.")
     resume_run_id: int | None = Field(None, description="Continue this stored run instead of starting one.")
 
@@ -49,60 +49,36 @@ def require_complete(llm: LLMConfig) -> LLMConfig:
     return llm
 
 
-def gpu_facts(gpu: GPUIdentity | None, arch: str, *, compile_only: bool) -> str:
-    """The target-GPU paragraph of the prompts."""
-    if compile_only or gpu is None:
-        return f"Compile-only check: no GPU is attached; kernels are compiled for {arch} with NVRTC."
-    facts = [f"{gpu.name}"]
-    if gpu.compute_capability:
-        facts.append(f"compute capability {gpu.compute_capability}")
-    if gpu.sm_count:
-        facts.append(f"{gpu.sm_count} SMs")
-    if gpu.memory_mib:
-        facts.append(f"{gpu.memory_mib // 1024} GiB memory")
-    try:
-        from kernelwright.gpu.specs import lookup_spec
-
-        spec = lookup_spec(gpu.name)
-    except Exception:  # the spec table is a nicety for the prompt, never a reason to fail the run
-        spec = None
-    if spec is not None:
-        facts.append(f"peak DRAM bandwidth {spec.dram_bandwidth_gbs:g} GB/s")
-        if spec.fp32_tflops:
-            facts.append(f"peak FP32 {spec.fp32_tflops:g} TFLOP/s")
-        if spec.l2_mib:
-            facts.append(f"L2 {spec.l2_mib:g} MiB")
-    return ", ".join(facts) + "."
-
-
-def _open_run(task: Task, settings: OptimizeSettings, store: Store, gpu_name: str) -> tuple[int, LoopConfig]:
+def _open_run(task: Task, settings: OptimizeSettings, target: Target, store: Store) -> tuple[int, LoopConfig]:
     """A new run row, or the resumed one (its K is kept: slots are numbered by it)."""
     if settings.resume_run_id is None:
         config = {
             "kind": "optimize",
             "task": task.key,
-            "arch": settings.arch,
-            "loop": settings.loop.model_dump(exclude={"gpu_facts"}),
+            "loop": settings.loop.model_dump(),
+            "target": target.model_dump(mode="json"),
             "llm": settings.llm.describe(),
         }
         run_id = store.create_run(
             config,
             coder_model=settings.llm.coder.model or "",
             judge_model=settings.llm.judge.model or "",
-            gpu_name=gpu_name,
+            gpu_name=target.gpu_name,
         )
         return run_id, settings.loop
     run_id = settings.resume_run_id
-    info = getattr(store, "run", lambda _id: None)(run_id)
+    info = store.run(run_id)
     if info is None:
         raise ConfigError(f"There is no run {run_id} in the store to resume.")
     stored_task = info.config.get("task")
     if stored_task != task.key:
         raise ConfigError(f"Run {run_id} optimized {stored_task}, not {task.key}; pass --task {stored_task}.")
     stored_loop = info.config.get("loop", {})
-    if bool(stored_loop.get("compile_only")) != settings.loop.compile_only:
+    # Runs stored before the target had its own record kept compile_only among the loop settings.
+    stored_compile_only = bool(info.config.get("target", stored_loop).get("compile_only"))
+    if stored_compile_only != target.compile_only:
         raise ConfigError(
-            f"Run {run_id} was {'' if stored_loop.get('compile_only') else 'not '}compile-only; resume it the same way."
+            f"Run {run_id} was {'' if stored_compile_only else 'not '}compile-only; resume it the same way."
         )
     k = stored_loop.get("candidates", settings.loop.candidates)
     return run_id, settings.loop.model_copy(update={"candidates": k})
@@ -111,6 +87,7 @@ def _open_run(task: Task, settings: OptimizeSettings, store: Store, gpu_name: st
 async def run_optimize(
     task: Task,
     settings: OptimizeSettings,
+    target: Target,
     store: Store,
     evaluate: Evaluator,
     profile: ProfilerFn | None,
@@ -122,29 +99,22 @@ async def run_optimize(
     require_complete(settings.llm)
     prices = PriceTable.load(settings.llm.prices_path)
     store.add_task(task)
-    run_id, loop_config = _open_run(task, settings, store, settings.loop.gpu_name)
-    spent_usd, spent_tokens = getattr(store, "spent", lambda _id: (0.0, 0))(run_id)
+    run_id, loop_config = _open_run(task, settings, target, store)
     limit = asyncio.Semaphore(settings.llm.max_concurrency)
-    clients = [
-        OpenAIChatClient(
-            role, getattr(settings.llm, role), store=store, run_id=run_id, prices=prices, semaphore=limit
-        )
-        for role in ("coder", "judge")
-    ]
+    clients = open_clients(settings.llm, store, run_id, prices=prices, limit=limit)
     try:
         result = await optimize_task(
             task,
-            coder=clients[0],
-            judge=clients[1],
+            coder=clients.coder,
+            judge=clients.judge,
             evaluate=evaluate,
             profile=profile,
             store=store,
             run_id=run_id,
             config=loop_config,
+            target=target,
             gpu_lock=gpu_lock,
             on_event=on_event,
-            spent_usd=spent_usd,
-            spent_tokens=spent_tokens,
         )
     except (KeyboardInterrupt, asyncio.CancelledError):
         store.finish_run(run_id, "interrupted")
@@ -153,8 +123,7 @@ async def run_optimize(
         store.finish_run(run_id, "failed")
         raise
     finally:
-        for client in clients:
-            await client.aclose()
+        await clients.aclose()
     store.finish_run(run_id, result.status)
     return RunSummary(result=result, best_path=_write_best(task, settings, result))
 

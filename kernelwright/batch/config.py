@@ -10,11 +10,11 @@ from pydantic import BaseModel, Field
 
 
 class BatchConfig(BaseModel):
-    """How a batch spreads work; none of these change results, so none enter the config hash."""
+    """How a batch spreads work; none of these change results, so none enter the config hash. Where
+    candidates are judged (GPUs, a Ray cluster, compile-only) is the batch's gpu.target.Target."""
 
     model_config = {"extra": "forbid"}
 
-    gpus: str = Field("all", description="'all' or comma-separated device indices, e.g. '0,1'.")
     llm_concurrency: int = Field(4, ge=1, description="LLM calls in flight at once, over all tasks.")
     tasks_in_flight: int | None = Field(
         None,
@@ -22,11 +22,6 @@ class BatchConfig(BaseModel):
         description="Tasks whose agent loops run at once; default: LLM concurrency + 2 per GPU worker, "
         "so that GPUs have candidates queued while agents think.",
     )
-    compile_only: bool = Field(False, description="Guard and compile on the CPU (static_verdict), no GPU.")
-    ray_address: str | None = Field(
-        None, description="Ray cluster address; each evaluation a num_gpus=1 task."
-    )
-    arch: str = Field("sm_90", description="Target architecture for --compile-only.")
 
     def tasks_at_once(self, workers: int) -> int:
         return self.tasks_in_flight or self.llm_concurrency + 2 * max(workers, 1)
@@ -38,19 +33,3 @@ def config_hash(relevant: dict[str, Any]) -> str:
     Keys must be JSON-safe; API keys must never be in here (RoleConfig.describe() hides them)."""
     text = json.dumps(relevant, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
-
-
-def parse_gpus(spec: str, available: int) -> list[int]:
-    """'all' -> every visible index; '0,2' -> those (each must exist)."""
-    from kernelwright.errors import ConfigError
-
-    if spec.strip().lower() == "all":
-        return list(range(available))
-    try:
-        wanted = [int(part) for part in spec.split(",") if part.strip()]
-    except ValueError as err:
-        raise ConfigError(f"--gpus takes 'all' or indices like '0,1', not {spec!r}.") from err
-    bad = [i for i in wanted if not 0 <= i < available]
-    if bad or not wanted:
-        raise ConfigError(f"--gpus {spec!r} names GPUs this machine does not have (it has {available}).")
-    return sorted(set(wanted))

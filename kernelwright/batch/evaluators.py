@@ -1,77 +1,65 @@
-"""The evaluation pools the CLI wires: Sandboxes pinned per local GPU, Sandboxes inside Ray tasks, or
-the compile-only static check. The sandbox owns process isolation; nothing here runs candidates."""
+"""The evaluation pool a batch's target calls for: the compile-only static check on this machine's
+cores, an evaluator per local GPU, or Ray tasks on a cluster. Which evaluator judges a candidate is
+agents/wiring.py's choice; this module only spreads the work. Nothing here runs candidates."""
 
 from __future__ import annotations
 
 import os
 import threading
+from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
 
+from kernelwright.agents.wiring import OwnedEvaluator, evaluator_for, profiler_for
 from kernelwright.batch.pools import LocalPool, RayPool
-from kernelwright.contracts import Candidate, Task, Verdict
-from kernelwright.interfaces import Evaluator, ProfilerFn
+from kernelwright.gpu.target import Target
+from kernelwright.interfaces import BaselineCache, Evaluator, ProfilerFn
 
 
-def local_gpu_pool(
-    gpu_indices: list[int], *, store: Any, with_profiler: bool = True, allow_torch: bool = False
-) -> LocalPool:
-    """One Sandbox (its own warm worker pinned by CUDA_VISIBLE_DEVICES) and one Profiler per
-    selected GPU; `pool.profile` is then the batch's ProfilerFn."""
-    from kernelwright.sandbox.config import SandboxConfig
-    from kernelwright.sandbox.evaluate import Sandbox
+@dataclass
+class BatchEvaluation:
+    """`pool` judges candidates (safe from many threads); `profile` profiles correct ones on the GPU
+    that is free (None: not profiled); `close()` releases the pool and the evaluators it owns."""
 
-    sandboxes: list[Evaluator] = [
-        Sandbox(SandboxConfig(device="cuda", gpu_index=i, allow_torch=allow_torch), store=store)
-        for i in gpu_indices
-    ]
-    profilers: list[ProfilerFn] | None = None
-    if with_profiler:
-        from kernelwright.profiler.profile import Profiler, ProfilerConfig
+    pool: LocalPool | RayPool
+    profile: ProfilerFn | None = None
+    owned: list[OwnedEvaluator] = field(default_factory=list)
 
-        profilers = [Profiler(ProfilerConfig(device_index=i)) for i in gpu_indices]
+    @property
+    def workers(self) -> int:
+        return self.pool.stats.workers
+
+    def close(self) -> None:
+        self.pool.close()
+        for evaluator in self.owned:
+            evaluator.close()
+
+
+def open_pool(target: Target, store: BaselineCache, *, with_profiler: bool = True) -> BatchEvaluation:
+    if target.compile_only:
+        # guard + NVRTC on the CPU, one thread per core (up to four)
+        workers = max(1, min(4, os.cpu_count() or 1))
+        checks = [evaluator_for(target) for _ in range(workers)]
+        return BatchEvaluation(LocalPool(checks, name="compile"), owned=checks)
+    if target.ray_address is not None:
+        return BatchEvaluation(RayPool(partial(ray_evaluator, target), address=target.ray_address))
+    # One Sandbox (its own warm worker pinned by CUDA_VISIBLE_DEVICES) and one Profiler per GPU.
+    sandboxes = [evaluator_for(target, gpu_index=i, store=store) for i in target.gpu_indices]
+    profilers = [profiler_for(i) for i in target.gpu_indices] if with_profiler else None
     pool = LocalPool(sandboxes, profilers=profilers, name="gpu")
-    pool.owned = sandboxes  # type: ignore[attr-defined]
-    return pool
+    return BatchEvaluation(pool, pool.profile if with_profiler else None, owned=list(sandboxes))
 
 
-def close_local_pool(pool: LocalPool) -> None:
-    pool.close()
-    for sandbox in getattr(pool, "owned", []):
-        close = getattr(sandbox, "close", None)
-        if callable(close):
-            close()
-
-
-def _static(arch: str, allow_torch: bool, task: Task, candidate: Candidate) -> Verdict:
-    from kernelwright.sandbox.guard.static_check import static_verdict
-
-    return static_verdict(task, candidate, arch=arch, allow_torch=allow_torch)
-
-
-def compile_only_pool(arch: str, *, workers: int | None = None, allow_torch: bool = False) -> LocalPool:
-    """Guard + NVRTC compile on the CPU (never runs candidate code), one thread per core."""
-    n = workers or max(1, min(4, os.cpu_count() or 1))
-    return LocalPool([partial(_static, arch, allow_torch) for _ in range(n)], name="compile")
-
-
-# One Sandbox per Ray worker process: Ray gave the process its GPU through CUDA_VISIBLE_DEVICES,
+# One evaluator per Ray worker process: Ray gave the process its GPU through CUDA_VISIBLE_DEVICES,
 # and index 0 of that list is the one GPU it may use; keeping it warm saves a fork server per task.
-_ray_sandboxes: dict[str, Any] = {}
+_ray_evaluators: dict[str, Evaluator] = {}
 _ray_lock = threading.Lock()
 
 
-def ray_sandbox(allow_torch: bool = False) -> Evaluator:
-    """Runs inside a Ray task (num_gpus=1): the worker process's Sandbox, built on first use."""
-    from kernelwright.sandbox.config import SandboxConfig
-    from kernelwright.sandbox.evaluate import Sandbox
-
-    key = f"{os.environ.get('CUDA_VISIBLE_DEVICES', '')}:{allow_torch}"
+def ray_evaluator(target: Target) -> Evaluator:
+    """Runs inside a Ray task (num_gpus=1): the worker process's evaluator, built on first use. Only
+    the driver writes the store, so it has none."""
+    key = os.environ.get("CUDA_VISIBLE_DEVICES", "")
     with _ray_lock:
-        if key not in _ray_sandboxes:
-            _ray_sandboxes[key] = Sandbox(SandboxConfig(device="cuda", gpu_index=0, allow_torch=allow_torch))
-        return _ray_sandboxes[key]
-
-
-def ray_pool(address: str, *, allow_torch: bool = False) -> RayPool:
-    return RayPool(partial(ray_sandbox, allow_torch), address=address)
+        if key not in _ray_evaluators:
+            _ray_evaluators[key] = evaluator_for(target, gpu_index=0)
+        return _ray_evaluators[key]

@@ -8,13 +8,11 @@ the batch died?" are plain reads of the runs table, across processes and machine
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Any
 
-from kernelwright.contracts import Attempt, LLMCall, Task
+from kernelwright.batch.plan import BatchPlan
+from kernelwright.contracts import Attempt, LLMCall, RunInfo, Task
 from kernelwright.errors import ConfigError
-
-if TYPE_CHECKING:
-    from kernelwright.batch.runner import BatchPlan
+from kernelwright.interfaces import Store
 
 BATCH = "batch"
 BATCH_TASK = "batch-task"
@@ -24,14 +22,14 @@ FINISHED = frozenset({"done", "solved", "stalled", "compiled", "budget"})
 
 
 class BatchLedger:
-    """Reads and writes batch/task runs through the store's public API (open_store's SqlStore)."""
+    """Reads and writes batch/task runs through the Store seam."""
 
-    def __init__(self, store: Any):
+    def __init__(self, store: Store):
         self.store = store
         self._lock = threading.Lock()
         self._runs = store.runs()  # one read up front: a batch asks once per task
 
-    def _task_runs(self) -> list[Any]:
+    def _task_runs(self) -> list[RunInfo]:
         return [r for r in self._runs if r.config.get("kind") == BATCH_TASK]
 
     def open_batch(self, plan: BatchPlan) -> int:
@@ -41,9 +39,10 @@ class BatchLedger:
             "settings": plan.relevant,
             "task_keys": [t.key for t in plan.tasks],
             "batch": plan.config.model_dump(),
+            "target": plan.target.model_dump(mode="json"),
         }
         return self.store.create_run(
-            config, coder_model=plan.coder_model, judge_model=plan.judge_model, gpu_name=plan.gpu_name
+            config, coder_model=plan.coder_model, judge_model=plan.judge_model, gpu_name=plan.target.gpu_name
         )
 
     def check_resumable(self, run_id: int, plan: BatchPlan) -> None:
@@ -89,10 +88,9 @@ class BatchLedger:
             "config_hash": plan.hash,
             "settings": plan.relevant,
         }
-        run_id = self.store.create_run(
-            config, coder_model=plan.coder_model, judge_model=plan.judge_model, gpu_name=plan.gpu_name
+        return self.store.create_run(
+            config, coder_model=plan.coder_model, judge_model=plan.judge_model, gpu_name=plan.target.gpu_name
         )
-        return run_id
 
     def finish_task_run(self, run_id: int, status: str) -> None:
         self.store.finish_run(run_id, status)

@@ -106,7 +106,8 @@ class LocalPool:
         """interfaces.ProfilerFn, run by a GPU worker between evaluations."""
         if not self.has_profilers:
             raise RuntimeError("this pool was built without profilers")
-        return self._submit("profile", task, candidate, verdict).result()
+        profile: Profile = self._submit("profile", task, candidate, verdict).result()
+        return profile
 
     def close(self) -> None:
         for _ in self._threads:
@@ -177,9 +178,3 @@ def _check_reachable(address: str | None, timeout_s: float = 5.0) -> None:
         socket.create_connection((host, int(port)), timeout=timeout_s).close()
     except OSError as err:
         raise ConfigError(f"Cannot reach the Ray cluster at {address}: {err.strerror or err}.") from None
-
-
-def close_pool(pool: Any) -> None:
-    close = getattr(pool, "close", None)
-    if callable(close):
-        close()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.progress_bar import ProgressBar
 from rich.table import Table
 from rich.text import Text
 
+from kernelwright.batch.pools import LocalPool, RayPool
 from kernelwright.batch.runner import BatchState, TaskOutcome
 
 RECENT = 8
@@ -50,7 +50,7 @@ def outcome_table(outcomes: list[TaskOutcome], title: str) -> Table:
 class BatchView:
     """A rich renderable redrawn by Live from the shared BatchState (read-only here)."""
 
-    def __init__(self, state_ref: dict[str, Any], total: int, pool: Any):
+    def __init__(self, state_ref: dict[str, BatchState], total: int, pool: LocalPool | RayPool):
         self.state_ref = state_ref
         self.total = total
         self.pool = pool
@@ -61,8 +61,8 @@ class BatchView:
             return Text("starting the batch...")
         done = state.finished
         counts = {s: sum(1 for o in state.outcomes if o.status == s) for s in ("skipped", "failed")}
-        stats = getattr(self.pool, "stats", None)
-        queue = f" · evals queued {stats.queued} running {stats.running}" if stats is not None else ""
+        stats = self.pool.stats
+        queue = f" · evals queued {stats.queued} running {stats.running}"
         head = Text(
             f"tasks {done}/{state.total} (skipped {counts['skipped']}, failed {counts['failed']}) · "
             f"agents running {len(state.running)}{queue} · LLM ${state.meter.cost_usd:.4f} "

@@ -5,7 +5,7 @@ attempts), but a round that was cut short is re-planned from a state that alread
 that round's attempts, so its prompts, and from there its candidates, differ from a clean run's.
 The batch therefore shows the loop every round but the last one stored, and replays the last:
 
-- `ReplayStore.stored_attempts` hides the last stored round from the loop's state;
+- `ReplayStore.attempts_for_task` hides the last stored round from the loop's state;
 - `ReplayChat`: a Coder/Judge call whose messages equal a stored call of that run returns the
   stored response (no new LLM call, no new dollars, no new llm_calls row);
 - `ReplayEvaluator` / `ReplayProfiler`: a hidden attempt's code gets its stored Verdict and
@@ -18,25 +18,23 @@ So the loop walks the clean run's path through the cut round and goes on from th
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
-from kernelwright.contracts import Attempt, Candidate, LLMCall, Metric, Profile, Task, Verdict
-from kernelwright.interfaces import ChatClient, ChatReply, Evaluator, ProfilerFn, Store
-
-
-@dataclass
-class StoredReply:
-    """A ChatReply served from the store: it costs nothing (no dollars, no tokens) this time."""
-
-    text: str
-    tokens_in: int = 0
-    tokens_out: int = 0
-    cost_usd: float = 0.0
+from kernelwright.contracts import (
+    Attempt,
+    Candidate,
+    ChatReply,
+    LLMCall,
+    Metric,
+    Profile,
+    StoredAttempt,
+    Task,
+    Verdict,
+)
+from kernelwright.interfaces import ChatClient, Evaluator, ProfilerFn, RunLog
 
 
 def _messages_of(call: LLMCall) -> Any:
@@ -65,22 +63,14 @@ class SpendMeter:
 
 
 class ReplayChat:
-    """Wraps one role's ChatClient: serves stored replies first, limits concurrency, meters dollars."""
+    """Wraps one role's ChatClient: serves stored replies first, meters dollars."""
 
-    def __init__(
-        self,
-        inner: ChatClient,
-        prior: Sequence[LLMCall],
-        *,
-        limit: asyncio.Semaphore | None = None,
-        meter: SpendMeter | None = None,
-    ):
+    def __init__(self, inner: ChatClient, prior: Sequence[LLMCall], *, meter: SpendMeter | None = None):
         self.inner = inner
         self._prior = [c for c in prior if c.response is not None and c.error is None]
-        self._limit = limit
         self.meter = meter or SpendMeter()
 
-    def _take_stored(self, messages: list[dict[str, str]]) -> StoredReply | None:
+    def _take_stored(self, messages: list[dict[str, str]]) -> ChatReply | None:
         # Exact match first. Then the same lines in another order: the loop lists a round's
         # attempts in the order their evaluations finished, which a resumed round cannot repeat.
         wanted = _lines(messages)
@@ -92,7 +82,7 @@ class ReplayChat:
                 if same(_messages_of(call)):
                     del self._prior[i]
                     # zero spend: the run's stored totals already count this call once
-                    return StoredReply(call.response or "")
+                    return ChatReply(text=call.response or "")
         return None
 
     async def complete(self, messages: list[dict[str, str]]) -> ChatReply:
@@ -100,18 +90,10 @@ class ReplayChat:
         if stored is not None:
             self.meter.replayed += 1
             return stored
-        if self._limit is None:
-            reply = await self.inner.complete(messages)
-        else:
-            async with self._limit:
-                reply = await self.inner.complete(messages)
+        reply = await self.inner.complete(messages)
         self.meter.calls += 1
         self.meter.cost_usd += reply.cost_usd
         return reply
-
-    def __getattr__(self, name: str) -> Any:
-        # model names, close() and the like belong to the wrapped client
-        return getattr(self.inner, name)
 
 
 class ReplayEvaluator:
@@ -169,14 +151,14 @@ def _attempt_key(a: Attempt) -> tuple[str, int, int, str]:
 
 
 class ReplayStore:
-    """The store as the agent loop sees it during a resumed task: repeated writes become no-ops."""
+    """The store as the agent loop sees it (interfaces.RunLog) during a resumed task: repeated writes
+    become no-ops."""
 
-    def __init__(self, inner: Store, prior: Sequence[Attempt], prior_ids: Sequence[int]):
+    def __init__(self, inner: RunLog, prior: Sequence[Attempt], prior_ids: Sequence[int]):
         self.inner = inner
         self._lock = threading.Lock()
         _, hidden = split_last_round(prior, prior_ids)
         self._hidden_ids = {prior_ids[i] for i in hidden}
-        self._run_id = prior[0].run_id if prior else None
         self.hidden = [prior[i] for i in hidden]
         self._known: dict[tuple[str, int, int, str], int] = {
             _attempt_key(prior[i]): prior_ids[i] for i in hidden
@@ -193,21 +175,16 @@ class ReplayStore:
         self.written += 1
         return self.inner.add_attempt(attempt)
 
-    def attempts_for_task(self, task_key: str, gpu_name: str | None = None) -> list[Any]:
+    def attempts_for_task(self, task_key: str, gpu_name: str | None = None) -> list[StoredAttempt]:
         """What the loop rebuilds its state from (with store ids, so parents link as in a clean
         run), less the last stored round of this run, which is replayed."""
         rows = self.inner.attempts_for_task(task_key, gpu_name)
         return [s for s in rows if s.id not in self._hidden_ids]
-
-    def attempts(self, run_id: int, task_key: str | None = None) -> list[Attempt]:
-        keep = {(a.task_key, a.round, a.candidate_index, a.code) for a in self.hidden}
-        rows = self.inner.attempts(run_id, task_key)
-        return [a for a in rows if a.run_id != self._run_id or _attempt_key(a) not in keep]
 
     def add_metrics(self, attempt_id: int, metrics: Sequence[Metric]) -> None:
         if attempt_id in self._replayed_ids:
             return
         self.inner.add_metrics(attempt_id, metrics)
 
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.inner, name)
+    def spent(self, run_id: int) -> tuple[float, int]:
+        return self.inner.spent(run_id)

@@ -10,26 +10,25 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
-from kernelwright.batch.config import BatchConfig, config_hash
+from kernelwright.agents.loop import optimize_task
+from kernelwright.agents.wiring import RunClients
 from kernelwright.batch.ledger import BatchLedger
+from kernelwright.batch.plan import BatchPlan
 from kernelwright.batch.replay import ReplayChat, ReplayEvaluator, ReplayProfiler, ReplayStore, SpendMeter
 from kernelwright.contracts import Attempt, Task
-from kernelwright.interfaces import ChatClient, Evaluator, ProfilerFn, Store
+from kernelwright.interfaces import Evaluator, ProfilerFn, Store
 
 
 class ClientFactory(Protocol):
     """Builds one task-run's Coder and Judge clients; they log calls to the store under run_id and
     share `llm_limit`, the batch-wide bound on LLM calls in flight."""
 
-    def __call__(self, run_id: int, llm_limit: asyncio.Semaphore) -> tuple[ChatClient, ChatClient]: ...
-
-
-LoopRunner = Callable[..., Awaitable[Any]]
-"""optimize_task(task, *, coder, judge, evaluate, profile, store, run_id) with the loop config bound."""
+    def __call__(self, run_id: int, llm_limit: asyncio.Semaphore) -> RunClients: ...
 
 
 @dataclass
@@ -67,20 +66,6 @@ def best_speedup(attempts: Sequence[Attempt]) -> float | None:
     return max(present) if present else None
 
 
-@dataclass
-class BatchPlan:
-    tasks: Sequence[Task]
-    relevant: dict[str, Any]
-    coder_model: str
-    judge_model: str
-    gpu_name: str
-    config: BatchConfig
-
-    @property
-    def hash(self) -> str:
-        return config_hash(self.relevant)
-
-
 async def _run_one(
     task: Task,
     plan: BatchPlan,
@@ -90,7 +75,6 @@ async def _run_one(
     evaluate: Evaluator,
     profile: ProfilerFn | None,
     make_clients: ClientFactory,
-    loop_runner: LoopRunner,
     llm_limit: asyncio.Semaphore,
 ) -> TaskOutcome:
     done_run = ledger.finished_task_run(task.key, plan.hash)
@@ -100,15 +84,15 @@ async def _run_one(
     run_id = ledger.open_task_run(state.batch_run_id, task, plan)
     attempts, ids = ledger.prior_attempts(run_id, task.key)
     calls = ledger.prior_llm_calls(run_id)
-    coder, judge = make_clients(run_id, llm_limit)
-    coder = ReplayChat(coder, [c for c in calls if c.role == "coder"], meter=state.meter)
-    judge = ReplayChat(judge, [c for c in calls if c.role == "judge"], meter=state.meter)
+    clients = make_clients(run_id, llm_limit)
+    coder = ReplayChat(clients.coder, [c for c in calls if c.role == "coder"], meter=state.meter)
+    judge = ReplayChat(clients.judge, [c for c in calls if c.role == "judge"], meter=state.meter)
     store = ReplayStore(ledger.store, attempts, ids)
     replay_eval = ReplayEvaluator(evaluate, store.hidden)
     replay_profile = ReplayProfiler(profile, replay_eval) if profile is not None else None
     state.running.add(task.key)
     try:
-        result = await loop_runner(
+        result = await optimize_task(
             task,
             coder=coder,
             judge=judge,
@@ -116,6 +100,8 @@ async def _run_one(
             profile=replay_profile,
             store=store,
             run_id=run_id,
+            config=plan.settings.loop,
+            target=plan.target,
         )
     except Exception as err:  # one task's failure must not stop the suite; it is recorded
         ledger.finish_task_run(run_id, "failed")
@@ -125,15 +111,10 @@ async def _run_one(
         raise
     finally:
         state.running.discard(task.key)
-        for client in (coder.inner, judge.inner):
-            aclose = getattr(client, "aclose", None)
-            if aclose is not None:
-                await aclose()
-    status = str(getattr(result, "status", "done"))
-    ledger.finish_task_run(run_id, status)
+        await clients.aclose()
+    ledger.finish_task_run(run_id, result.status)
     final = ledger.prior_attempts(run_id, task.key)[0]
-    message = str(getattr(result, "message", ""))
-    return TaskOutcome(task.key, run_id, status, best_speedup(final), len(final), message)
+    return TaskOutcome(task.key, run_id, result.status, best_speedup(final), len(final), result.message)
 
 
 async def run_batch(
@@ -143,7 +124,6 @@ async def run_batch(
     evaluate: Evaluator,
     profile: ProfilerFn | None,
     make_clients: ClientFactory,
-    loop_runner: LoopRunner,
     resume_run_id: int | None = None,
     workers: int = 1,
     on_progress: ProgressHook | None = None,
@@ -162,8 +142,6 @@ async def run_batch(
     slots = asyncio.Semaphore(plan.config.tasks_at_once(workers))
     # agents wait for GPUs in threads (to_thread): give the loop enough of them
     loop = asyncio.get_running_loop()
-    from concurrent.futures import ThreadPoolExecutor
-
     loop.set_default_executor(ThreadPoolExecutor(max_workers=plan.config.tasks_at_once(workers) * 2 + 4))
 
     async def one(task: Task) -> None:
@@ -176,7 +154,6 @@ async def run_batch(
                 evaluate=evaluate,
                 profile=profile,
                 make_clients=make_clients,
-                loop_runner=loop_runner,
                 llm_limit=llm_limit,
             )
         state.outcomes.append(outcome)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -11,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from kernelwright.commands.options import DbOption
-from kernelwright.doctor import DoctorReport, diagnose
+from kernelwright.doctor import DoctorReport, IsolationInfo, diagnose
 
 
 def register(app: typer.Typer) -> None:
@@ -23,7 +23,8 @@ def doctor(
     db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Check Python, torch, GPUs, compilers, Nsight Compute, the LLM endpoint and the store URL."""
+    """Check Python, torch, GPUs, compilers, Nsight Compute, the sandbox's OS walls, the LLM endpoint
+    and the store URL."""
     report = diagnose(db)
     if as_json:
         typer.echo(json.dumps(report.model_dump(mode="json") | {"ready": report.ready}, indent=2))
@@ -37,7 +38,7 @@ def _yes_no(value: str | None, absent: str = "not found") -> str:
     return escape(value) if value else f"[red]{absent}[/]"
 
 
-def _llm_lines(llm: dict) -> list[tuple[str, str]]:
+def _llm_lines(llm: dict[str, Any]) -> list[tuple[str, str]]:
     rows = []
     for role in ("coder", "judge"):
         settings = llm.get(role) or {}
@@ -49,6 +50,17 @@ def _llm_lines(llm: dict) -> list[tuple[str, str]]:
                 f"API key {settings.get('api_key', 'unset')}",
             )
         )
+    return rows
+
+
+def _isolation_rows(isolation: IsolationInfo) -> list[tuple[str, str]]:
+    """`isolation: [walls up]`, then one line per wall that is missing (with why) or qualified."""
+    rows = [("isolation", escape(f"[{', '.join(isolation.active)}]"))]
+    rows += [
+        ("", f"[yellow]{escape(name)} unavailable:[/] {escape(why)}")
+        for name, why in isolation.unavailable.items()
+    ]
+    rows += [("", f"{escape(name)}: {escape(detail)}") for name, detail in isolation.details.items()]
     return rows
 
 
@@ -74,6 +86,8 @@ def _print(report: DoctorReport) -> None:
     table.add_row("NVRTC", _yes_no(report.nvrtc, "cannot be loaded"))
     table.add_row("nvcc", _yes_no(report.nvcc))
     table.add_row("ncu", escape(report.ncu.message))
+    for label, text in _isolation_rows(report.isolation):
+        table.add_row(label, text)
     for label, text in _llm_lines(report.llm):
         table.add_row(label, text)
     table.add_row("store", escape(report.db_url))

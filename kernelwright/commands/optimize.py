@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -12,23 +12,14 @@ from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
-from kernelwright.commands.options import (
-    ArchOption,
-    BaseUrlOption,
-    CandidatesOption,
-    CoderModelOption,
-    DbOption,
-    JudgeModelOption,
-    MaxTokensOption,
-    MaxUsdOption,
-    ModelOption,
-    PatienceOption,
-    ProfileOption,
-    ReasoningEffortOption,
-    RoundsOption,
-    TemperatureOption,
-)
-from kernelwright.errors import KernelwrightError, NoGPUError
+from kernelwright.agents.run_options import RunOptions
+from kernelwright.commands.options import DbOption, choose_target, with_run_options
+from kernelwright.contracts import Task
+from kernelwright.errors import KernelwrightError
+from kernelwright.gpu.target import Target
+
+if TYPE_CHECKING:
+    from kernelwright.agents.session import OptimizeSettings, RunSummary
 
 console = Console()
 
@@ -39,114 +30,60 @@ def register(app: typer.Typer) -> None:
     app.command("show")(show)
 
 
+@with_run_options
 def optimize(
     task: Annotated[str, typer.Option("--task", "-t", help="Task file, suite key (level1/19_ReLU) or name.")],
-    model: ModelOption = None,
-    coder_model: CoderModelOption = None,
-    judge_model: JudgeModelOption = None,
-    base_url: BaseUrlOption = None,
-    temperature: TemperatureOption = None,
-    reasoning_effort: ReasoningEffortOption = None,
-    rounds: RoundsOption = 10,
-    candidates: CandidatesOption = 2,
-    patience: PatienceOption = 4,
-    max_usd: MaxUsdOption = None,
-    max_tokens: MaxTokensOption = None,
-    max_minutes: Annotated[float | None, typer.Option(help="Wall-time budget, minutes.")] = None,
+    options: RunOptions,
     db: DbOption = None,
-    compile_only: Annotated[
-        bool, typer.Option("--compile-only", help="No GPU: compile and guard candidates on the CPU only.")
-    ] = False,
     resume: Annotated[int | None, typer.Option("--resume", help="Continue this run id.")] = None,
-    arch: ArchOption = "sm_90",
     out: Annotated[
         str, typer.Option(help="Folder for the best kernel (<out>/<task>/best.py).")
     ] = "kernelwright-out",
-    profile: ProfileOption = True,
 ) -> None:
     """Turn a PyTorch reference into the fastest correct CUDA kernel the agents can find."""
-    from kernelwright.agents.config import LLMConfig
-    from kernelwright.agents.loop import LoopConfig
-    from kernelwright.agents.session import OptimizeSettings, gpu_facts, require_complete, unpriced_models
+    from kernelwright.agents.session import OptimizeSettings, require_complete, unpriced_models
+    from kernelwright.kernelbench import find_task
 
-    gpu = None if compile_only else _gpu_or_fail()
-    llm = require_complete(
-        LLMConfig.from_env(
-            model=model,
-            coder_model=coder_model,
-            judge_model=judge_model,
-            base_url=base_url,
-            temperature=temperature,
-            reasoning_effort=reasoning_effort,
-        )  # fmt: skip
+    target = choose_target(
+        options,
+        command="optimize",
+        instead="use --compile-only to check the endpoint, model and prompts with NVRTC on the CPU",
     )
+    llm = require_complete(options.llm())
     for name in unpriced_models(llm):
         console.print(
             f"note: no price known for model {name}; its calls count as $0 (KERNELWRIGHT_PRICES adds prices)."
         )
-    from kernelwright.kernelbench import find_task
-
-    the_task = find_task(task)
-    loop = LoopConfig(
-        rounds=rounds, candidates=candidates, patience=patience, max_usd=max_usd, max_tokens=max_tokens,
-        max_minutes=max_minutes, compile_only=compile_only, gpu_name=gpu.name if gpu else "none",
-        gpu_facts=gpu_facts(gpu, arch, compile_only=compile_only),
-    )  # fmt: skip
-    settings = OptimizeSettings(llm=llm, loop=loop, arch=arch, out_dir=out, resume_run_id=resume)
-    _run(the_task, settings, db, with_profiler=profile)
+    settings = OptimizeSettings(llm=llm, loop=options.loop(), out_dir=out, resume_run_id=resume)
+    _run(find_task(task), settings, target, db, with_profiler=options.profile)
 
 
-def _gpu_or_fail() -> Any:
-    from kernelwright.gpu.nvml import list_gpus
-    from kernelwright.sandbox.evaluate import gpu_available
-
-    gpus = list_gpus()
-    if not gpus or not gpu_available():
-        raise NoGPUError(
-            "No usable NVIDIA GPU is visible here, so candidates cannot be run; "
-            "use --compile-only to check the endpoint, model and prompts with NVRTC on the CPU."
-        )
-    return gpus[0]
-
-
-def _run(task: Any, settings: Any, db: str | None, *, with_profiler: bool = True) -> None:
-    from functools import partial
-
+def _run(
+    task: Task, settings: OptimizeSettings, target: Target, db: str | None, *, with_profiler: bool
+) -> None:
     from kernelwright.agents.progress_view import ProgressView
     from kernelwright.agents.session import run_optimize
+    from kernelwright.agents.wiring import evaluator_for, profiler_for
     from kernelwright.store import open_store
 
     store = open_store(db)
-    closers: list[Any] = [store]
-    if settings.loop.compile_only:
-        from kernelwright.sandbox.guard.static_check import static_verdict
-
-        evaluate: Any = partial(_static_evaluator, static_verdict, settings.arch)
-        profile = None
-    else:
-        from kernelwright.profiler.profile import Profiler
-        from kernelwright.sandbox.evaluate import Sandbox
-
-        evaluate = Sandbox(store=store)
-        profile = Profiler() if with_profiler else None
-        closers.insert(0, evaluate)
-    view = ProgressView(task.key, settings.loop.rounds, settings.loop.candidates)
     try:
-        with Live(view, console=console, refresh_per_second=4, transient=False):
-            summary = asyncio.run(
-                run_optimize(task, settings, store, evaluate, profile, on_event=view.on_event)
-            )
+        evaluate = evaluator_for(target, store=store)
+        profile = profiler_for() if with_profiler and not target.compile_only else None
+        view = ProgressView(task.key, settings.loop.rounds, settings.loop.candidates)
+        try:
+            with Live(view, console=console, refresh_per_second=4, transient=False):
+                summary = asyncio.run(
+                    run_optimize(task, settings, target, store, evaluate, profile, on_event=view.on_event)
+                )
+        finally:
+            evaluate.close()
     finally:
-        for c in closers:
-            c.close()
+        store.close()
     _print_summary(summary)
 
 
-def _static_evaluator(check: Any, arch: str, task: Any, candidate: Any) -> Any:
-    return check(task, candidate, arch=arch)
-
-
-def _print_summary(summary: Any) -> None:
+def _print_summary(summary: RunSummary) -> None:
     r = summary.result
     totals = f"{r.attempts} attempts, ${r.cost_usd:.4f}, {r.tokens} tokens"
     if r.status == "failed":

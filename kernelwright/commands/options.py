@@ -1,10 +1,23 @@
-"""CLI options that several commands share, declared once so their flags and help stay the same."""
+"""CLI options that several commands share, declared once so their flags and help stay the same.
+
+The LLM and loop options of `optimize` and `batch` are the fields of agents.run_options.RunOptions:
+`with_run_options` turns each field into a flag and hands the command one validated RunOptions.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+import inspect
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
+from pydantic.fields import FieldInfo
+
+from kernelwright.agents.run_options import RunOptions
+from kernelwright.errors import ConfigError
+from kernelwright.gpu.availability import require_gpu
+from kernelwright.gpu.target import Target, compile_only_target, local_target, ray_target
 
 DbOption = Annotated[
     str | None,
@@ -12,23 +25,55 @@ DbOption = Annotated[
         "--db", help="Store URL (default: $KERNELWRIGHT_DB, else sqlite:///store.db).", show_default=False
     ),
 ]
-ModelOption = Annotated[str | None, typer.Option(help="Model for both roles (else KERNELWRIGHT_MODEL).")]
-CoderModelOption = Annotated[str | None, typer.Option(help="Model of the Coder.")]
-JudgeModelOption = Annotated[str | None, typer.Option(help="Model of the Judge.")]
-BaseUrlOption = Annotated[str | None, typer.Option(help="OpenAI-compatible endpoint for both roles.")]
-TemperatureOption = Annotated[float | None, typer.Option(help="Sampling temperature for both roles.")]
-ReasoningEffortOption = Annotated[
-    str | None, typer.Option(help="Reasoning effort (low/medium/high) for reasoning models, both roles.")
-]
-RoundsOption = Annotated[int, typer.Option(min=1, help="Rounds of Judge + Coder (per task).")]
-CandidatesOption = Annotated[int, typer.Option(min=1, help="Candidates per round, written in parallel.")]
-PatienceOption = Annotated[
-    int, typer.Option(min=1, help="Stop after this many rounds without a faster kernel.")
-]
-MaxUsdOption = Annotated[float | None, typer.Option(help="Dollar budget for LLM calls (per task).")]
-MaxTokensOption = Annotated[int | None, typer.Option(help="Token budget, in + out (per task).")]
-ArchOption = Annotated[str, typer.Option(help="Target architecture for --compile-only.")]
-ProfileOption = Annotated[
-    bool,
-    typer.Option("--profile/--no-profile", help="Profile correct candidates (ncu, NVML) for the Judge."),
-]
+
+
+def with_run_options(command: Callable[..., None]) -> Callable[..., None]:
+    """`command` with every RunOptions field as a flag of its own (the field's description is the
+    help); the command receives them as one `options: RunOptions` argument, validated by that class."""
+    own = [p for p in inspect.signature(command, eval_str=True).parameters.values() if p.name != "options"]
+    params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
+    schema = RunOptions.model_json_schema()["properties"]
+    params += [_flag(name, field, schema[name]) for name, field in RunOptions.model_fields.items()]
+
+    def run(**values: Any) -> None:
+        chosen = {name: values.pop(name) for name in RunOptions.model_fields}
+        try:
+            options = RunOptions.model_validate(chosen)
+        except ValidationError as err:
+            problem = err.errors()[0]
+            raise ConfigError(f"--{problem['loc'][0]}: {problem['msg']}.".replace("_", "-")) from None
+        command(**values, options=options)
+
+    run.__name__, run.__qualname__, run.__doc__ = command.__name__, command.__qualname__, command.__doc__
+    run.__module__ = command.__module__
+    run.__signature__ = inspect.Signature(params, return_annotation=None)  # type: ignore[attr-defined]
+    run.__annotations__ = {p.name: p.annotation for p in params}
+    return run
+
+
+def _flag(name: str, field: FieldInfo, schema: dict[str, Any]) -> inspect.Parameter:
+    """The typer option of one RunOptions field: `--name` (`--name/--no-name` for a flag that is on
+    by default), its description as help, its lower bound as click's `min`."""
+    flag = "--" + name.replace("_", "-")
+    if field.annotation is bool and field.default is True:
+        flag = f"{flag}/--no-{name.replace('_', '-')}"
+    option = typer.Option(flag, help=field.description, min=schema.get("minimum"))
+    return inspect.Parameter(
+        name,
+        inspect.Parameter.KEYWORD_ONLY,
+        default=field.default,
+        annotation=Annotated[field.annotation, option],
+    )
+
+
+def choose_target(
+    options: RunOptions, *, command: str, instead: str, gpus: str = "0", ray: str | None = None
+) -> Target:
+    """Where `command`'s candidates are judged: compile-only on the CPU, a Ray cluster, or the local
+    GPUs `gpus` names (NoGPUError, saying what to do `instead`, when none is usable)."""
+    if options.compile_only:
+        return compile_only_target(options.arch)
+    if ray is not None:
+        return ray_target(ray, options.arch)
+    require_gpu(f"`kernelwright {command}`", instead)
+    return local_target(gpus, options.arch)

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from kernelwright.contracts import Candidate, Profile
-from kernelwright.errors import ConfigError, KernelwrightError
+from kernelwright.errors import KernelwrightError
 
 
 def register(app: typer.Typer) -> None:
@@ -32,14 +32,12 @@ def profile(
     from kernelwright.gpu.availability import require_gpu
     from kernelwright.kernelbench.suite import find_task
     from kernelwright.profiler.profile import Profiler, ProfilerConfig
-    from kernelwright.sandbox.build.candidate_source import detect_build
+    from kernelwright.sandbox.build.candidate_source import detect_build, read_candidate_file
     from kernelwright.sandbox.config import SandboxConfig
     from kernelwright.sandbox.evaluate import Sandbox
 
     loaded = find_task(task)
-    if not candidate.is_file():
-        raise ConfigError(f"{candidate}: no such candidate file.")
-    source = candidate.read_text(errors="replace")
+    source = read_candidate_file(candidate)
     cand = Candidate(source=source, build=detect_build(source))
     require_gpu(
         "`kernelwright profile`",

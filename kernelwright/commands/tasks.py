@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -52,7 +52,7 @@ def format_count(n: int | None) -> str:
     return str(n)
 
 
-def task_summary(task: Task) -> dict:
+def task_summary(task: Task) -> dict[str, Any]:
     """A task as JSON-ready data, without its source."""
     return task.model_dump(mode="json", exclude={"source"}) | {"key": task.key}
 

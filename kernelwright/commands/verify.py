@@ -12,7 +12,8 @@ from rich.console import Console
 from rich.table import Table
 
 from kernelwright.contracts import Candidate, Status, Verdict
-from kernelwright.errors import KernelwrightError, NoGPUError
+from kernelwright.errors import KernelwrightError
+from kernelwright.gpu.availability import require_gpu
 
 # Distinct exit code per status; 2 and 3 are taken by usage/config errors and "no GPU".
 EXIT_CODES: dict[Status, int] = {
@@ -53,9 +54,10 @@ def verify(
     run_timeout: Annotated[float, typer.Option(help="Seconds allowed for verification and timing.")] = 120.0,
 ) -> None:
     """Verify and time one candidate against a task in the isolated sandbox."""
+    from kernelwright.gpu.availability import gpu_available
     from kernelwright.kernelbench import find_task
     from kernelwright.sandbox.config import SandboxConfig
-    from kernelwright.sandbox.evaluate import Sandbox, gpu_available
+    from kernelwright.sandbox.evaluate import Sandbox
 
     chosen = _device(device, gpu_available())
     the_task = find_task(task)
@@ -88,22 +90,19 @@ def _device(requested: str | None, has_gpu: bool) -> str:
         return "cuda" if has_gpu else "cpu"
     if requested not in ("cuda", "cpu"):
         raise KernelwrightError(f"--device must be cuda or cpu, not '{requested}'")
-    if requested == "cuda" and not has_gpu:
-        raise NoGPUError(
-            "--device cuda needs an NVIDIA GPU and none is visible on this machine; use --device cpu"
-        )
+    if requested == "cuda":
+        require_gpu("--device cuda", "use --device cpu")
     return requested
 
 
 def _read_candidate(path: Path) -> Candidate:
-    from kernelwright.sandbox.build.candidate_source import CandidateSyntaxError, detect_build
+    from kernelwright.sandbox.build.candidate_source import (
+        CandidateSyntaxError,
+        detect_build,
+        read_candidate_file,
+    )
 
-    try:
-        source = path.read_text()
-    except FileNotFoundError:
-        raise KernelwrightError(f"{path}: no such candidate file") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise KernelwrightError(f"{path}: cannot read the candidate ({err})") from None
+    source = read_candidate_file(path, check_syntax=False)
     try:
         build = detect_build(source)
     except CandidateSyntaxError:

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 
 from elftools.common.exceptions import ELFError
 from elftools.elf.elffile import ELFFile
+from elftools.elf.sections import SymbolTableSection
 from pydantic import BaseModel, Field
 
 from kernelwright.contracts import KernelResources
@@ -84,7 +85,7 @@ def _max_threads(data: bytes) -> int | None:
     for code, payload in _records(data):
         if code == EIATTR_MAX_THREADS and len(payload) >= 12:
             x, y, z = struct.unpack_from("<III", payload)
-            return x * y * z
+            return int(x * y * z)
     return None
 
 
@@ -96,7 +97,7 @@ def parse_cubin(cubin: bytes) -> CubinInfo:
         symtab = elf.get_section_by_name(".symtab")
     except (ELFError, struct.error) as err:
         raise CubinError(f"not a cubin: {err}") from err
-    if symtab is None:
+    if not isinstance(symtab, SymbolTableSection):
         raise CubinError("not a cubin: no symbol table")
     symbols = list(symtab.iter_symbols())
     info = sections[".nv.info"].data() if ".nv.info" in sections else b""

@@ -91,7 +91,7 @@ def arg_spec(value: Any) -> ArgSpec:
         return ArgSpec(kind="bool", value=repr(value))
     for kind, typ in (("int", int), ("float", float), ("str", str)):
         if isinstance(value, typ):
-            return ArgSpec(kind=kind, value=repr(value)[:_MAX_VALUE_REPR])  # type: ignore[arg-type]
+            return ArgSpec(kind=kind, value=repr(value)[:_MAX_VALUE_REPR])
     if value is None:
         return ArgSpec(kind="none", value="None")
     return ArgSpec(kind="other", value=repr(value)[:_MAX_VALUE_REPR])

@@ -33,7 +33,9 @@ def _is_device_like(value: object) -> bool:
 class _AllOnMeta(TorchFunctionMode):
     """Sends every explicit device to `meta`; the enclosing torch.device('meta') covers the rest."""
 
-    def __torch_function__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+    def __torch_function__(
+        self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: dict[str, Any] | None = None
+    ) -> Any:
         kwargs = dict(kwargs or {})
         if func in _DEVICE_NOOP_METHODS:
             return args[0]

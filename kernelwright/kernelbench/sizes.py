@@ -54,7 +54,8 @@ def variant_numel(module: types.ModuleType, sizes: dict[str, int], *, run_forwar
             if run_forward:
                 model(*inputs)
         tensors = [t for t in inputs if isinstance(t, torch.Tensor)]
-        return sum(t.numel() for t in tensors) + sum(p.numel() for p in model.parameters())
+        numel: int = sum(t.numel() for t in tensors) + sum(p.numel() for p in model.parameters())
+        return numel
     except Exception:
         return None
     finally:

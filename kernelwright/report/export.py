@@ -14,10 +14,10 @@ import re
 from importlib.resources import files
 from pathlib import Path
 from string import Template
-from typing import Any
 
+from kernelwright.contracts import BestEntry
 from kernelwright.errors import KernelwrightError, TaskError
-from kernelwright.store.records import BestEntry
+from kernelwright.interfaces import StoreReader
 
 DEFAULT_TOLERANCE = 1e-2  # KernelBench's atol = rtol for float32
 
@@ -27,7 +27,7 @@ def _matches(entry: BestEntry, ref: str) -> bool:
     return entry.task_key == ref or entry.task_name == ref or entry.task_key.endswith("/" + ref)
 
 
-def pick_best(store: Any, task_ref: str, gpu_name: str | None = None) -> BestEntry:
+def pick_best(store: StoreReader, task_ref: str, gpu_name: str | None = None) -> BestEntry:
     """The stored best of a task: on `gpu_name`, else the highest speedup over eager on any GPU."""
     entries = [e for e in store.best_all(gpu_name) if _matches(e, task_ref)]
     keys = sorted({e.task_key for e in entries})
@@ -59,7 +59,7 @@ def _cuda_text(code: str) -> str:
     return "\n\n".join(sources).strip() + "\n"
 
 
-def export_best(store: Any, task_ref: str, out: Path, *, gpu_name: str | None = None) -> list[Path]:
+def export_best(store: StoreReader, task_ref: str, out: Path, *, gpu_name: str | None = None) -> list[Path]:
     """Writes the standalone module into `out` (created if needed); returns the files written."""
     entry = pick_best(store, task_ref, gpu_name)
     stored = store.attempt(entry.attempt_id)

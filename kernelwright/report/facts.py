@@ -23,7 +23,7 @@ class FactFilter:
     level: int | None = None
 
 
-def _filtered(query: Select[Any], where: FactFilter) -> Select[Any]:
+def _filtered(query: Select[*tuple[Any, ...]], where: FactFilter) -> Select[*tuple[Any, ...]]:
     # compile-only attempts measured nothing: they are not on anyone's leaderboard
     query = query.where(AttemptModel.gpu_name != "none")
     if where.gpu_name is not None:

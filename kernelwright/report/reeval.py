@@ -9,53 +9,54 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable
-from typing import Any
 
-from kernelwright.contracts import Attempt, Candidate, Verdict
-from kernelwright.errors import KernelwrightError, NoGPUError
-from kernelwright.interfaces import Evaluator
-
-NO_GPU = (
-    "reeval re-verifies and re-times kernels on this machine's GPU, and no NVIDIA GPU is visible here; "
-    "run it where the GPU to compare is."
-)
+from kernelwright.agents.parsing import candidate_from_code
+from kernelwright.agents.wiring import OwnedEvaluator, evaluator_for
+from kernelwright.contracts import Attempt, BestEntry, Verdict
+from kernelwright.errors import KernelwrightError
+from kernelwright.gpu.availability import require_gpu
+from kernelwright.gpu.target import DEFAULT_ARCH, local_target
+from kernelwright.interfaces import Evaluator, Store
 
 
-def _gpu_sandbox(store: Any, gpu_index: int) -> Evaluator:
-    from kernelwright.sandbox.config import SandboxConfig
-    from kernelwright.sandbox.evaluate import Sandbox, gpu_available
-
-    if not gpu_available():
-        raise NoGPUError(NO_GPU)
-    return Sandbox(SandboxConfig(device="cuda", gpu_index=gpu_index), store=store)
-
-
-def _build_of(code: str) -> Any:
-    from kernelwright.sandbox.build.candidate_source import detect_build
-
-    try:
-        return detect_build(code)
-    except Exception:  # unparsable: the sandbox reports it as a compile error
-        return "native"
+def _gpu_evaluator(store: Store, gpu_index: int) -> OwnedEvaluator:
+    """The evaluator of this machine's GPU `gpu_index`, whose figures the new attempts record."""
+    require_gpu("`kernelwright reeval`", "run it where the GPU to compare is")
+    target = local_target(str(gpu_index), DEFAULT_ARCH, option="--gpu")
+    return evaluator_for(target, gpu_index=gpu_index, store=store)
 
 
 def reeval_best(
-    store: Any,
+    store: Store,
     *,
     task_filter: str | None = None,
     evaluate: Evaluator | None = None,
     gpu_index: int = 0,
     on_result: Callable[[str, Verdict], None] | None = None,
 ) -> list[tuple[str, Verdict]]:
-    """Re-evaluates every stored best kernel (optionally of one task); returns (task key, verdict)."""
+    """Re-evaluates every stored best kernel (optionally of one task) with `evaluate`, else with this
+    machine's GPU `gpu_index`; returns (task key, verdict)."""
     entries = store.best_all()
     if task_filter is not None:
         ref = task_filter.removesuffix(".py").strip("/")
         entries = [e for e in entries if ref in (e.task_key, e.task_name) or e.task_key.endswith("/" + ref)]
         if not entries:
             raise KernelwrightError(f"The store has no best kernel for task '{task_filter}' to re-evaluate.")
-    owned = evaluate is None
-    evaluator = evaluate or _gpu_sandbox(store, gpu_index)
+    if evaluate is not None:
+        return _reeval(store, entries, evaluate, on_result)
+    owned = _gpu_evaluator(store, gpu_index)
+    try:
+        return _reeval(store, entries, owned, on_result)
+    finally:
+        owned.close()
+
+
+def _reeval(
+    store: Store,
+    entries: list[BestEntry],
+    evaluate: Evaluator,
+    on_result: Callable[[str, Verdict], None] | None,
+) -> list[tuple[str, Verdict]]:
     runs: dict[str, int] = {}
     results: list[tuple[str, Verdict]] = []
     seen: set[tuple[str, str]] = set()
@@ -69,7 +70,7 @@ def reeval_best(
             source_run = store.run(entry.run_id)
             model = source_run.coder_model if source_run is not None else "unknown"
             code = stored.attempt.code
-            verdict = evaluator(task, Candidate(source=code, build=_build_of(code), origin="reeval"))
+            verdict = evaluate(task, candidate_from_code(code, origin="reeval"))
             gpu = verdict.gpu_name or "unknown"
             if model not in runs:
                 runs[model] = store.create_run(
@@ -91,7 +92,4 @@ def reeval_best(
     finally:
         for run_id in runs.values():
             store.finish_run(run_id, "done")
-        close = getattr(evaluator, "close", None)
-        if owned and callable(close):
-            close()
     return results

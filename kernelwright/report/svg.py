@@ -47,7 +47,7 @@ def _svg(body: list[str], label: str, width: int = WIDTH, height: int = HEIGHT) 
 def _nice_max(value: float) -> float:
     if value <= 0:
         return 1.0
-    exp = 10 ** math.floor(math.log10(value))
+    exp: float = 10 ** math.floor(math.log10(value))
     for step in (1, 2, 2.5, 5, 10):
         if value <= step * exp:
             return step * exp

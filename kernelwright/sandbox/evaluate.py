@@ -8,30 +8,15 @@ from __future__ import annotations
 
 import importlib.metadata
 import time
-from functools import cache
 from typing import Any
 
-from kernelwright.contracts import Candidate, Status, Task, TimingStats, Verdict
-from kernelwright.errors import NoGPUError
+from kernelwright.contracts import Candidate, Status, Task, TimingStats, Verdict, speedup
+from kernelwright.gpu.availability import require_gpu
+from kernelwright.interfaces import BaselineCache
 from kernelwright.sandbox.config import SandboxConfig, WorkerJob, WorkerLimits
 from kernelwright.sandbox.isolation.worker import WorkerClient
 
 DEFAULT_ARCH = "sm_90"
-
-
-@cache
-def gpu_available() -> bool:
-    """True when an NVIDIA GPU is visible and torch was built with CUDA. Reads NVML and torch's
-    build info only, so CUDA is never initialised in the calling (CLI) process."""
-    from kernelwright.gpu.nvml import list_gpus
-
-    if not list_gpus():
-        return False
-    try:
-        import torch
-    except ImportError:
-        return False
-    return torch.version.cuda is not None
 
 
 def _gpu_identity(index: int) -> tuple[str | None, str | None]:
@@ -155,7 +140,7 @@ class Sandbox:
         self,
         config: SandboxConfig | None = None,
         *,
-        store: Any | None = None,
+        store: BaselineCache | None = None,
         worker: WorkerClient | None = None,
     ):
         """`store` caches the torch.compile baseline; `worker` shares a fork server between sandboxes
@@ -181,8 +166,8 @@ class Sandbox:
 
     def __call__(self, task: Task, candidate: Candidate) -> Verdict:
         cfg = self.config
-        if cfg.device == "cuda" and not gpu_available():
-            raise NoGPUError("--device cuda needs an NVIDIA GPU and none is visible here; use --device cpu")
+        if cfg.device == "cuda":
+            require_gpu("--device cuda", "use --device cpu")
         started = time.perf_counter()
         gpu_name, gpu_arch = _gpu_identity(cfg.gpu_index) if cfg.device == "cuda" else (None, None)
         static = self._static(task, candidate, cfg.arch or gpu_arch or DEFAULT_ARCH)
@@ -292,7 +277,4 @@ class Sandbox:
                 eager=verdict.eager_timing,
                 compiled=verdict.compiled_timing,
             )
-        if verdict.compiled_timing is not None and verdict.candidate_timing.median_ms > 0:
-            verdict.speedup_vs_compiled = (
-                verdict.compiled_timing.median_ms / verdict.candidate_timing.median_ms
-            )
+        verdict.speedup_vs_compiled = speedup(verdict.compiled_timing, verdict.candidate_timing)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import mmap
 import os
 import re
 import select
@@ -85,7 +84,7 @@ class Channel:
             wait = None if deadline is None else max(0.0, deadline - monotonic())
             if not select.select([self.read_fd], [], [], wait)[0]:
                 raise PeerTimeout()
-            data = os.read(self.read_fd, 1 << 20)
+            data = os.read(self.read_fd, 1 << 16)
             if not data:
                 raise PeerClosed()
             self._buffer += data
@@ -118,14 +117,13 @@ def write_tensor(t: torch.Tensor, folder: str, name: str) -> TensorRef:
     The file must not exist yet and is written through the descriptor that created it: the other
     side shares the folder, and a link it planted under the name must not redirect the write."""
     storage = t.detach().untyped_storage()
-    raw = torch.empty(0, dtype=torch.uint8, device=t.device).set_(storage)
+    raw = torch.empty(0, dtype=torch.uint8, device=t.device).set_(storage).cpu()
     size = raw.numel()
-    fd = os.open(os.path.join(folder, name), os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    fd = os.open(os.path.join(folder, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
-        os.ftruncate(fd, size)
-        if size:
-            with mmap.mmap(fd, size) as view:
-                torch.frombuffer(view, dtype=torch.uint8).copy_(raw)
+        view = memoryview(raw.numpy()) if size else memoryview(b"")
+        while view:
+            view = view[os.write(fd, view) :]
     finally:
         os.close(fd)
     return TensorRef(
@@ -173,11 +171,13 @@ def read_tensor(ref: TensorRef, folder: str, device: torch.device) -> torch.Tens
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode) or info.st_size != ref.nbytes:
             raise ProtocolViolation("a tensor file whose size does not match its description")
-        if ref.nbytes:
-            with mmap.mmap(fd, ref.nbytes, access=mmap.ACCESS_COPY) as view:
-                raw = torch.frombuffer(view, dtype=torch.uint8).clone()
-        else:
-            raw = torch.empty(0, dtype=torch.uint8)
+        raw = torch.empty(ref.nbytes, dtype=torch.uint8)
+        view, offset = memoryview(raw.numpy()), 0
+        while offset < ref.nbytes:
+            got = os.preadv(fd, [view[offset:]], offset)
+            if got <= 0:
+                raise ProtocolViolation("a tensor file that shrank while it was read")
+            offset += got
     finally:
         os.close(fd)
     out = torch.empty(0, dtype=dtype).set_(raw.untyped_storage(), ref.offset, ref.shape, ref.stride)

@@ -3,18 +3,13 @@ and cached baselines, in any SQLAlchemy database (default sqlite:///store.db), s
 with Alembic. `open_store()` is the entry point."""
 
 from kernelwright.store.engine import DEFAULT_URL, ENV_VAR, StoreConfig, display_url, resolve_url
-from kernelwright.store.records import Baseline, BestEntry, RunInfo, StoredAttempt
 from kernelwright.store.sql_store import SqlStore, open_store
 
 __all__ = [
     "DEFAULT_URL",
     "ENV_VAR",
-    "Baseline",
-    "BestEntry",
-    "RunInfo",
     "SqlStore",
     "StoreConfig",
-    "StoredAttempt",
     "display_url",
     "open_store",
     "resolve_url",

@@ -1,5 +1,5 @@
 """The store's reads: the Store Protocol's `attempts` and `best`, plus what the CLI, the loop's resume,
-batch and report need. Each returns contract records or the small rows of records.py."""
+batch and report need. Each returns contract records (RunInfo, StoredAttempt, BestEntry, Baseline among them)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,17 @@ from typing import Any
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import aliased
 
-from kernelwright.contracts import Attempt, LLMCall, Metric, Task, TimingStats
+from kernelwright.contracts import (
+    Attempt,
+    Baseline,
+    BestEntry,
+    LLMCall,
+    Metric,
+    RunInfo,
+    StoredAttempt,
+    Task,
+    TimingStats,
+)
 from kernelwright.store.models import (
     AttemptModel,
     BaselineModel,
@@ -18,7 +28,6 @@ from kernelwright.store.models import (
     RunModel,
     TaskModel,
 )
-from kernelwright.store.records import Baseline, BestEntry, RunInfo, StoredAttempt
 from kernelwright.store.serialize import attempt_from_row, llm_call_from_row, task_from_row
 from kernelwright.store.session import StoreSessions
 
@@ -63,7 +72,7 @@ class StoreQueries(StoreSessions):
         stmt = select(MetricModel).where(MetricModel.attempt_id == attempt_id).order_by(MetricModel.id)
         with self._read() as s:
             return [
-                Metric(source=m.source, name=m.name, value=m.value, unit=m.unit, kernel=m.kernel)  # type: ignore[arg-type]
+                Metric(source=m.source, name=m.name, value=m.value, unit=m.unit, kernel=m.kernel)
                 for m in s.scalars(stmt)
             ]
 
@@ -227,7 +236,7 @@ def best_attempts_select(gpu_name: str | None = None) -> Select[Any]:
     )
 
 
-def _attempts_select() -> Select[Any]:
+def _attempts_select() -> Select[AttemptModel, str]:
     return (
         select(AttemptModel, TaskModel.key)
         .join(TaskModel, AttemptModel.task_id == TaskModel.id)

@@ -146,7 +146,7 @@ def attempt_from_row(row: AttemptModel, task_key: str) -> Attempt:
         task_key=task_key,
         round=row.round,
         candidate_index=row.candidate_index,
-        mode=row.mode,  # type: ignore[arg-type]
+        mode=row.mode,
         parent_attempt_id=row.parent_attempt_id,
         code=row.code,
         verdict=Verdict.model_validate(row.verdict),
@@ -175,7 +175,7 @@ def llm_call_values(call: LLMCall) -> dict[str, Any]:
 def llm_call_from_row(row: LLMCallModel) -> LLMCall:
     return LLMCall(
         run_id=row.run_id,
-        role=row.role,  # type: ignore[arg-type]
+        role=row.role,
         model=row.model,
         prompt=row.prompt,
         response=row.response,

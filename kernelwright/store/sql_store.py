@@ -6,9 +6,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Executable, bindparam, delete, insert, select, update
+from sqlalchemy import Executable, Table, bindparam, delete, insert, select, update
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -39,7 +39,7 @@ from kernelwright.store.serialize import (
 
 _BEST_UPDATED = ("attempt_id", "candidate_median_ms", "speedup_vs_eager", "speedup_vs_compiled", "updated_at")
 # Statements built once: constructing SQLAlchemy statements per write costs more than the write.
-_ATTEMPTS = AttemptModel.__table__
+_ATTEMPTS = cast(Table, AttemptModel.__table__)
 _INSERT_ATTEMPT = _ATTEMPTS.insert().returning(_ATTEMPTS.c.id)
 _INSERT_ATTEMPTS = _ATTEMPTS.insert().returning(_ATTEMPTS.c.id, sort_by_parameter_order=True)
 _TASK_ID = select(TaskModel.id).where(TaskModel.key == bindparam("key"))
@@ -88,7 +88,7 @@ class SqlStore(StoreQueries):
             "finished_at": None,
         }
         with self._write() as s:
-            return int(s.scalar(insert(RunModel).values(row).returning(RunModel.id)))
+            return int(s.execute(insert(RunModel).values(row).returning(RunModel.id)).scalar_one())
 
     def finish_run(self, run_id: int, status: str) -> None:
         with self._write() as s:
@@ -140,9 +140,8 @@ class SqlStore(StoreQueries):
 
     def add_llm_call(self, call: LLMCall) -> int:
         with self._write() as s:
-            return int(
-                s.scalar(insert(LLMCallModel).values(llm_call_values(call)).returning(LLMCallModel.id))
-            )
+            stmt = insert(LLMCallModel).values(llm_call_values(call)).returning(LLMCallModel.id)
+            return int(s.execute(stmt).scalar_one())
 
     def rebuild_best(self) -> int:
         """Recomputes the whole `best` table from the attempts (after a bulk import); returns its size."""
@@ -204,10 +203,11 @@ class SqlStore(StoreQueries):
             return int(found)
         dialect_insert = self._upsert_insert()
         if dialect_insert is None:
-            return int(s.scalar(insert(TaskModel).values(stub_task_values(key)).returning(TaskModel.id)))
+            stmt = insert(TaskModel).values(stub_task_values(key)).returning(TaskModel.id)
+            return int(s.execute(stmt).scalar_one())
         # Another process may insert the same key between our SELECT and INSERT; let it win.
         s.execute(dialect_insert(TaskModel).values(stub_task_values(key)).on_conflict_do_nothing())
-        return int(s.scalar(select(TaskModel.id).where(TaskModel.key == key)))
+        return int(s.execute(select(TaskModel.id).where(TaskModel.key == key)).scalar_one())
 
     def _insert_attempts(self, s: Session, attempts: Sequence[Attempt]) -> list[int]:
         task_ids = {key: self._task_id(s, key) for key in dict.fromkeys(a.task_key for a in attempts)}

@@ -1,29 +1,19 @@
-"""Fixtures for the agents tests: the scripted OpenAI server, a real SQLite store, a task."""
+"""Fixtures for the agents tests: the scripted OpenAI server and a task (the store is tests/conftest.py's)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from agents.openai_server import ScriptedServer, running_server
 from kernelwright.contracts import Task
+from tests.support.openai_server import ScriptedServer, running_server
 
 
 @pytest.fixture
 def server() -> Iterator[ScriptedServer]:
     with running_server() as s:
         yield s
-
-
-@pytest.fixture
-def store(tmp_path: Path):
-    from kernelwright.store.sql_store import open_store
-
-    s = open_store(f"sqlite:///{tmp_path / 'store.db'}")
-    yield s
-    s.close()
 
 
 @pytest.fixture

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from agents.openai_server import Reply, ScriptedServer
-from agents.recorded import NATIVE_RELU
-from agents.test_loop import DIAGNOSIS
 from kernelwright.agents.history import task_history
 from kernelwright.store import open_store
+from tests.agents.test_loop import DIAGNOSIS
+from tests.support.openai_server import Reply, ScriptedServer
+from tests.support.recorded import NATIVE_RELU
 
 CODER, JUDGE = "coder-m", "judge-m"
 CLEAN = f"```python\n{NATIVE_RELU}```\n"

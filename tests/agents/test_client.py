@@ -8,30 +8,31 @@ from pathlib import Path
 
 import pytest
 
-from agents.openai_server import Reply, ScriptedServer, count_words
-from kernelwright.agents.client import LLMError, OpenAIChatClient
-from kernelwright.agents.config import RoleConfig
+from kernelwright.agents.client import LLMError
+from kernelwright.agents.config import LLMConfig, RoleConfig
 from kernelwright.agents.prices import PriceTable
+from kernelwright.agents.wiring import RunClients, open_clients
 from kernelwright.errors import ConfigError
+from tests.support.openai_server import Reply, ScriptedServer, count_words
 
 KEY = "sk-test-very-secret-key"
 FAST_RETRY = {"retry-after-ms": "20"}  # the SDK honours it, so retry tests take milliseconds
 MESSAGES = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "write a relu kernel"}]
 
 
-def make_client(
-    server: ScriptedServer, store, run_id: int | None, model: str = "gpt-4o-mini", **cfg
-) -> OpenAIChatClient:
+def make_client(server: ScriptedServer, store, run_id: int, model: str = "gpt-4o-mini", **cfg) -> RunClients:
+    """A run's clients as the loop gets them (each call logged to the store); the tests use the Coder."""
     role = RoleConfig(base_url=server.base_url, api_key=KEY, model=model, **cfg)
-    return OpenAIChatClient("coder", role, store=store, run_id=run_id, prices=PriceTable.load())
+    llm = LLMConfig(coder=role, judge=role)
+    return open_clients(llm, store, run_id, prices=PriceTable.load(), limit=asyncio.Semaphore(4))
 
 
-def complete(client: OpenAIChatClient, messages=MESSAGES):
+def complete(clients: RunClients, messages=MESSAGES):
     async def go():
         try:
-            return await client.complete(messages)
+            return await clients.coder.complete(messages)
         finally:
-            await client.aclose()
+            await clients.aclose()
 
     return asyncio.run(go())
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import json
 
-from agents.openai_server import ScriptedServer
 from kernelwright.agents.client import OpenAIChatClient
 from kernelwright.agents.config import RoleConfig
 from kernelwright.agents.judge import Judge
 from kernelwright.agents.prices import PriceTable
+from tests.support.openai_server import ScriptedServer
 
 FIELDS = {
     "task_key": "level1/19_ReLU",
@@ -26,7 +26,7 @@ FIELDS = {
 
 def optimization(server: ScriptedServer) -> str:
     client = OpenAIChatClient("judge", RoleConfig(base_url=server.base_url, api_key="k", model="j", max_retries=0),
-                              store=None, run_id=None, prices=PriceTable({}))  # fmt: skip
+                              prices=PriceTable({}))  # fmt: skip
 
     async def go() -> str:
         try:

@@ -6,13 +6,14 @@ from __future__ import annotations
 import asyncio
 import json
 
-from agents.openai_server import Reply, ScriptedServer
-from agents.recorded import RecordedEvaluator, candidate_reply
-from kernelwright.agents.client import OpenAIChatClient
-from kernelwright.agents.config import RoleConfig
+from kernelwright.agents.config import LLMConfig, RoleConfig
 from kernelwright.agents.loop import LoopConfig, LoopResult, optimize_task
 from kernelwright.agents.prices import PriceTable
+from kernelwright.agents.wiring import RunClients, open_clients
 from kernelwright.contracts import Task
+from kernelwright.gpu.target import Target
+from tests.support.openai_server import Reply, ScriptedServer
+from tests.support.recorded import RecordedEvaluator, candidate_reply
 
 CODER, JUDGE = "coder-m", "judge-m"
 DIAGNOSIS = json.dumps(
@@ -42,40 +43,50 @@ PLAN = (
 )
 
 
+# What the loop knew of its GPU before the target had its own record: nothing.
+TARGET = Target(compile_only=False, arch="sm_90", gpu_name="none", facts="Unknown GPU.")
+
+
+def open_test_clients(
+    server: ScriptedServer, store, run_id: int, prices: PriceTable, retries: int = 3
+) -> RunClients:
+    def role(model: str) -> RoleConfig:
+        return RoleConfig(base_url=server.base_url, api_key="k", model=model, max_retries=retries)
+
+    llm = LLMConfig(coder=role(CODER), judge=role(JUDGE))
+    return open_clients(llm, store, run_id, prices=prices, limit=asyncio.Semaphore(8))
+
+
 def run_loop(
-    server: ScriptedServer, store, task: Task, evaluator: RecordedEvaluator, run_id: int | None = None, **cfg
+    server: ScriptedServer,
+    store,
+    task: Task,
+    evaluator: RecordedEvaluator,
+    run_id: int | None = None,
+    prices: PriceTable | None = None,
+    **cfg,
 ) -> tuple[LoopResult, int]:
     if run_id is None:
         run_id = store.create_run({"task": task.key}, coder_model=CODER, judge_model=JUDGE, gpu_name="H100")
     store.add_task(task)
-    prices = PriceTable({})
     retries = cfg.pop("max_retries", 0)
-    clients = [
-        OpenAIChatClient(
-            role,
-            RoleConfig(base_url=server.base_url, api_key="k", model=m, max_retries=retries),
-            store=store,
-            run_id=run_id,
-            prices=prices,
-        )
-        for role, m in (("coder", CODER), ("judge", JUDGE))
-    ]
+    clients = open_test_clients(server, store, run_id, prices or PriceTable({}), retries=retries)
 
     async def go() -> LoopResult:
         try:
             return await optimize_task(
                 task,
-                coder=clients[0],
-                judge=clients[1],
+                coder=clients.coder,
+                judge=clients.judge,
                 evaluate=evaluator,
                 profile=evaluator.profile,
                 store=store,
                 run_id=run_id,
                 config=LoopConfig(**cfg),
+                target=TARGET,
             )
         finally:
-            for c in clients:
-                await c.aclose()
+            await clients.aclose()
 
     return asyncio.run(go()), run_id
 
@@ -183,35 +194,12 @@ def test_dollar_budget_stops_before_the_next_call(server, store, relu_task) -> N
         then=candidate_reply("ok_1.10x"),
     )
     server.script(JUDGE, [], then=DIAGNOSIS)
-    ev = RecordedEvaluator()
-    run_id = store.create_run({"task": relu_task.key}, coder_model=CODER, judge_model=JUDGE, gpu_name="H100")
-    store.add_task(relu_task)
     prices = PriceTable.load()
     prices.prices[CODER] = prices.prices["gpt-4o"]
-    clients = [
-        OpenAIChatClient(
-            r,
-            RoleConfig(base_url=server.base_url, api_key="k", model=m),
-            store=store,
-            run_id=run_id,
-            prices=prices,
-        )
-        for r, m in (("coder", CODER), ("judge", JUDGE))
-    ]
-
-    async def go() -> LoopResult:
-        return await optimize_task(
-            relu_task,
-            coder=clients[0],
-            judge=clients[1],
-            evaluate=ev,
-            profile=None,
-            store=store,
-            run_id=run_id,
-            config=LoopConfig(rounds=5, candidates=1, max_usd=1.0),
-        )
-
-    result = asyncio.run(go())
+    result, run_id = run_loop(
+        server, store, relu_task, RecordedEvaluator(), prices=prices, max_retries=3, rounds=5, candidates=1,
+        max_usd=1.0,
+    )  # fmt: skip
     assert result.status == "budget" and "$1.01" in result.message
     assert result.cost_usd == (400_000 * 2.5 + 1000 * 10.0) / 1e6
     assert len(server.requests) == 1 and len(store.attempts(run_id)) == 1

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from agents.recorded import RecordedEvaluator, candidate_reply
-from agents.test_loop import CODER, DIAGNOSIS, JUDGE, PLAN, run_loop
 from kernelwright.cli import app
+from tests.agents.test_loop import CODER, DIAGNOSIS, JUDGE, PLAN, run_loop
+from tests.support.recorded import RecordedEvaluator, candidate_reply
 
 
 def test_show_run_and_task_as_table_and_json(server, store, relu_task, tmp_path: Path) -> None:

@@ -11,10 +11,8 @@ import asyncio
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/: batch.recorded, agents.*
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository: tests.support, tests.batch
 
-from batch.keyed_server import CODER, JUDGE  # noqa: E402
-from batch.recorded import RecordedEvaluator  # noqa: E402
 from kernelwright.agents.config import LLMConfig  # noqa: E402
 from kernelwright.agents.loop import LoopConfig  # noqa: E402
 from kernelwright.agents.session import OptimizeSettings  # noqa: E402
@@ -22,9 +20,12 @@ from kernelwright.batch.config import BatchConfig  # noqa: E402
 from kernelwright.batch.optimize_suite import optimize_suite  # noqa: E402
 from kernelwright.batch.pools import LocalPool  # noqa: E402
 from kernelwright.contracts import Task  # noqa: E402
+from kernelwright.gpu.target import Target  # noqa: E402
 from kernelwright.kernelbench.loader import load_task  # noqa: E402
 from kernelwright.kernelbench.suite import bundled_suite_dir, task_files  # noqa: E402
 from kernelwright.store import open_store  # noqa: E402
+from tests.batch.keyed_server import CODER, JUDGE  # noqa: E402
+from tests.support.recorded import batch_evaluator  # noqa: E402
 
 GPU = "NVIDIA H100 80GB HBM3"
 WANTED = {"6", "7", "8", "9", "10"}
@@ -45,6 +46,11 @@ def batch_settings(base_url: str) -> OptimizeSettings:
     return OptimizeSettings(llm=llm, loop=LoopConfig(rounds=3, candidates=2, patience=2))
 
 
+def batch_target() -> Target:
+    """The GPU the recorded Verdicts stand for; the prompts are told nothing more about it."""
+    return Target(compile_only=False, arch="sm_90", gpu_name=GPU, facts="Unknown GPU.")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--db", required=True)
@@ -54,16 +60,16 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args()
     store = open_store(args.db)
-    pool = LocalPool([RecordedEvaluator(args.gpu_s) for _ in range(args.workers)])
+    pool = LocalPool([batch_evaluator(args.gpu_s) for _ in range(args.workers)])
     state = asyncio.run(
         optimize_suite(
             batch_tasks(),
             batch_settings(args.base_url),
             BatchConfig(llm_concurrency=3),
+            batch_target(),
             store,
             evaluate=pool,
             profile=None,
-            gpu_name=GPU,
             workers=args.workers,
             resume_run_id=args.resume,
         )

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from batch.keyed_server import KeyedServer, prompt_key
+from tests.batch.keyed_server import KeyedServer, prompt_key
 
 DRIVER = Path(__file__).parent / "batch_driver.py"
 

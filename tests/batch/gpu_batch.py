@@ -16,9 +16,9 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository: tests.batch
 
-from batch.keyed_server import CODER, JUDGE, KeyedServer  # noqa: E402
+from tests.batch.keyed_server import CODER, JUDGE, KeyedServer  # noqa: E402
 
 TASKS = "level1/1[239]_*"  # 12_GELU, 13_SiLU, 19_ReLU: the scripted replies are correct kernels for them
 

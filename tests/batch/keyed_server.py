@@ -1,4 +1,4 @@
-"""The scripted OpenAI-protocol server (tests/agents/openai_server.py, a real HTTP server that the real
+"""The scripted OpenAI-protocol server (tests/support/openai_server.py, a real HTTP server that the real
 openai client talks to) answering by prompt content instead of by queue order.
 
 Tasks of a batch run concurrently, so a queue of replies would hand them out in a different order
@@ -15,7 +15,7 @@ import re
 import threading
 from typing import Any
 
-from agents.openai_server import Captured, Reply, ScriptedServer
+from tests.support.openai_server import Captured, Reply, ScriptedServer
 
 CODER, JUDGE = "coder-m", "judge-m"
 # Weighted so that most tasks find a correct kernel early and some need a repair round.

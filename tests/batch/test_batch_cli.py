@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from batch.keyed_server import CODER, JUDGE, KeyedServer
+from tests.batch.keyed_server import CODER, JUDGE, KeyedServer
 
 TASKS = ["--level", "1", "--tasks", "level1/[6-9]_*"]
 
@@ -75,7 +75,7 @@ def test_compile_only_batch_compiles_with_nvrtc_and_skips_done_tasks(
     ("args", "needs_llm", "code", "sentence"),
     [
         (["--compile-only", "--ray", "auto"], True, 2, "cannot be combined with --ray"),
-        ([], True, 3, "No usable NVIDIA GPU is visible here"),
+        ([], True, 3, "`kernelwright batch` needs an NVIDIA GPU and none is usable here"),
         (["--compile-only", "--resume", "999"], True, 2, "Run 999 is not a batch run"),
         (["--ray", "127.0.0.1:1"], True, 2, "Cannot reach the Ray cluster at 127.0.0.1:1"),
         (["--compile-only"], False, 2, "No LLM endpoint is fully configured"),

@@ -11,8 +11,8 @@ from collections import Counter
 
 import pytest
 
-from batch.batch_driver import N_TASKS
-from batch.keyed_server import KeyedServer
+from tests.batch.batch_driver import N_TASKS
+from tests.batch.keyed_server import KeyedServer
 
 from .conftest import attempt_view, driver_cmd, llm_call_view, run_driver
 

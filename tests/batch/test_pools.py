@@ -9,9 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from batch.recorded import RecordedEvaluator, load_verdict
 from kernelwright.batch.pools import LocalPool
 from kernelwright.contracts import Candidate, Profile, Task, Verdict
+from tests.support.recorded import batch_evaluator, load_verdict
 
 TASK = Task(name="19_ReLU", level=1, path="x.py", source="", source_sha256="0" * 64)
 OK = Candidate(source="# verdict: ok_1.30x\n")
@@ -21,7 +21,7 @@ class Worker:
     """One GPU's evaluator + profiler (recorded Verdicts); notes overlaps on its own GPU."""
 
     def __init__(self, log: list[tuple[str, str]]) -> None:
-        self.inner = RecordedEvaluator(gpu_s=0.02)
+        self.inner = batch_evaluator(gpu_s=0.02)
         self.busy = threading.Lock()
         self.overlaps = 0
         self.log = log
@@ -64,7 +64,7 @@ def test_each_gpu_runs_one_job_at_a_time_and_all_gpus_work() -> None:
 
 
 def test_evaluator_errors_reach_the_caller() -> None:
-    pool = LocalPool([RecordedEvaluator()])
+    pool = LocalPool([batch_evaluator()])
     try:
         with pytest.raises(AssertionError, match="no '# verdict: NAME' marker"):
             pool(TASK, Candidate(source="print('no marker')"))

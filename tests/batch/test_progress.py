@@ -9,8 +9,7 @@ from rich.console import Console
 from kernelwright.batch.pools import LocalPool
 from kernelwright.batch.progress import BatchView, summary_lines
 from kernelwright.batch.runner import BatchState, TaskOutcome
-
-from .recorded import RecordedEvaluator
+from tests.support.recorded import batch_evaluator
 
 
 def test_view_and_summary_show_progress_speedups_eta_and_dollars() -> None:
@@ -22,7 +21,7 @@ def test_view_and_summary_show_progress_speedups_eta_and_dollars() -> None:
     ]
     state.running.add("level1/6_Softmax")
     state.meter.cost_usd, state.meter.calls, state.meter.replayed = 0.1234, 9, 2
-    pool = LocalPool([RecordedEvaluator()])
+    pool = LocalPool([batch_evaluator()])
     try:
         console = Console(record=True, width=200)
         console.print(BatchView({"state": state}, 4, pool))

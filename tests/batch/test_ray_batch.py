@@ -13,19 +13,19 @@ from typing import Any
 
 import pytest
 
-from batch.batch_driver import GPU, batch_settings, batch_tasks
-from batch.keyed_server import KeyedServer
-from batch.recorded import ray_pinned_factory
+from tests.batch.batch_driver import batch_settings, batch_target, batch_tasks
+from tests.batch.keyed_server import KeyedServer
+from tests.support.recorded import ray_pinned_factory
 
 from .conftest import attempt_view
 
-TESTS_DIR = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]  # Ray workers import tests.support.recorded from here
 
 
 @pytest.fixture(scope="module")
 def local_ray() -> Iterator[Any]:
     ray = pytest.importorskip("ray")
-    path = os.pathsep.join([str(TESTS_DIR), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    path = os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     ray.init(
         num_cpus=2,
         num_gpus=2,
@@ -55,11 +55,11 @@ def test_ray_batch_stores_what_a_local_batch_stores(
             optimize_suite(
                 batch_tasks(),
                 batch_settings(llm_server.base_url),
-                BatchConfig(llm_concurrency=3, ray_address="local"),
+                BatchConfig(llm_concurrency=3),
+                batch_target(),
                 store,
                 evaluate=pool,
                 profile=None,
-                gpu_name=GPU,
                 workers=pool.stats.workers,
             )
         )

@@ -7,12 +7,12 @@ from __future__ import annotations
 import asyncio
 import json
 
-from batch.keyed_server import CODER, KeyedServer
 from kernelwright.agents.client import OpenAIChatClient
 from kernelwright.agents.config import RoleConfig
 from kernelwright.agents.prices import PriceTable
 from kernelwright.batch.replay import ReplayChat
 from kernelwright.contracts import LLMCall
+from tests.batch.keyed_server import CODER, KeyedServer
 
 
 def _stored(messages: list[dict[str, str]], response: str) -> LLMCall:
@@ -26,7 +26,7 @@ def test_replay_serves_stored_replies_and_forwards_new_prompts(llm_server: Keyed
     other = [{"role": "user", "content": "round 0, candidate 0: ok\nround 0, candidate 1: crashed"}]
 
     async def run() -> list[str]:
-        inner = OpenAIChatClient("coder", role, store=None, run_id=None, prices=PriceTable.load())
+        inner = OpenAIChatClient("coder", role, prices=PriceTable.load())
         chat = ReplayChat(inner, [_stored(first, "stored A"), _stored(first, "stored B")])
         try:
             replies = [await chat.complete(m) for m in (first, reordered, other)]

@@ -11,8 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from kernelwright.doctor import DoctorReport, NcuInfo, missing_pieces, store_url_problem
+from kernelwright.commands.doctor import _print
+from kernelwright.doctor import DoctorReport, NcuInfo, _isolation, missing_pieces, store_url_problem
 from kernelwright.gpu.nvml import list_gpus
+from kernelwright.sandbox.isolation import walls
 
 SECRET_KEY = "sk-test-0123456789-SECRET"
 LLM_ENV = {
@@ -117,3 +119,44 @@ def test_store_url_problems_are_found_without_connecting() -> None:
     assert unparsable is not None and "is not a SQLAlchemy URL" in unparsable
     unknown = store_url_problem("nosuchdb://kw:hunter2@h/x")
     assert unknown is not None and "hunter2" not in unknown and "kw:***@h" in unknown
+
+
+def test_doctor_lists_the_isolation_walls_and_never_counts_them_as_missing(tmp_path: Path) -> None:
+    expected = _isolation()
+    assert (expected.active, expected.unavailable) == (walls.probe().active, walls.probe().unavailable)
+    assert sorted(expected.active + list(expected.unavailable)) == sorted(walls.WALL_NAMES)
+    result = doctor(env=LLM_ENV, cwd=tmp_path)
+    (line,) = [ln for ln in result.stdout.splitlines() if ln.startswith("isolation")]
+    assert line.split(None, 1)[1].strip() == "[" + ", ".join(expected.active) + "]"
+    for name, why in expected.unavailable.items():
+        assert f"{name} unavailable: {why}" in result.stdout
+    missing = result.stdout[result.stdout.find("optimize cannot run here:") :]
+    assert not [name for name in walls.WALL_NAMES if name in missing], "a missing wall never fails the doctor"
+
+
+def test_a_machine_without_walls_is_told_why_and_optimize_still_runs(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "200")
+    why = {
+        "network-namespace": "a new network namespace needs root (CAP_SYS_ADMIN) or unprivileged user namespaces.",
+        "landlock": "this kernel has no Landlock (Linux 5.13 or newer built with CONFIG_SECURITY_LANDLOCK is needed).",
+    }
+    report = report_with(isolation={"active": ["no-new-privs", "seccomp"], "unavailable": why})
+    assert report.ready and missing_pieces(report, []) == []
+    _print(report)
+    out = capsys.readouterr().out
+    assert "[no-new-privs, seccomp]" in out
+    for name, sentence in why.items():
+        assert f"{name} unavailable: {sentence}" in out
+    assert "optimize can run here." in out
+
+
+def test_a_broken_probe_is_reported_per_wall_not_raised(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken() -> walls.WallsReport:
+        raise OSError("fork refused")
+
+    monkeypatch.setattr(walls, "probe", broken)
+    isolation = _isolation()
+    assert isolation.active == []
+    assert isolation.unavailable == dict.fromkeys(walls.WALL_NAMES, "the probe failed: OSError: fork refused")

@@ -9,13 +9,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-from agents.recorded import NATIVE_RELU
 
 from kernelwright.contracts import Attempt, LLMCall, Task, TimingStats, Verdict
 from kernelwright.store import SqlStore, open_store
+from tests.support.recorded import NATIVE_RELU
 
 RELU_REFERENCE = '''import torch
 
@@ -121,7 +120,7 @@ def build_fixture_store(url: str) -> FixtureStore:
 
 
 @pytest.fixture
-def fixture_store(tmp_path: Path) -> Iterator[FixtureStore]:
-    fx = build_fixture_store(f"sqlite:///{tmp_path / 'fixture.db'}")
+def fixture_store(store_url: str) -> Iterator[FixtureStore]:
+    fx = build_fixture_store(store_url)
     yield fx
     fx.store.close()

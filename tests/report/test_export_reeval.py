@@ -120,11 +120,11 @@ def test_reeval_stores_reeval_attempts_that_the_leaderboard_compares(fixture_sto
 
 
 def test_reeval_without_a_gpu_is_one_sentence(fixture_store: FixtureStore, tmp_path: Path) -> None:
-    from kernelwright.sandbox.evaluate import gpu_available
+    from kernelwright.gpu.availability import gpu_available
 
     if gpu_available():
         pytest.skip("a GPU is visible: reeval would run (scripts/gpu-check covers that path)")
     done = _kw("reeval", "--db", fixture_store.url, cwd=tmp_path)
     assert done.returncode == 3 and "Traceback" not in done.stderr
-    assert "no NVIDIA GPU is visible here" in done.stderr
+    assert "`kernelwright reeval` needs an NVIDIA GPU and none is usable here" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1

@@ -12,12 +12,12 @@ import pytest
 
 from kernelwright.contracts import Candidate, Status, TimingStats, Verdict
 from kernelwright.errors import NoGPUError
+from kernelwright.gpu.availability import gpu_available
 from kernelwright.gpu.nvml import list_gpus
 from kernelwright.kernelbench import find_task
 from kernelwright.sandbox.config import SandboxConfig
 from kernelwright.sandbox.evaluate import (
     Sandbox,
-    gpu_available,
     suspicious_rule,
     torch_version,
     verdict_from_reply,

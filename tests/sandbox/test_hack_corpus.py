@@ -77,6 +77,7 @@ CASES = [
     ),
     ("forge_timing.py", "relu", "monkeypatch", (Status.rejected, {"timing-mismatch"})),
     ("lazy_after_warmup.py", "relu", None, (Status.incorrect, {"timing-spot-check"})),
+    ("replay_inputs.py", "relu", "monkeypatch", (Status.rejected, {"inputs-tampered", "harness-patched"})),
     (
         "rescale_cache.py",
         "relu",

@@ -259,3 +259,47 @@ def test_every_verdict_lists_the_walls_that_were_up(worker: WorkerClient) -> Non
         verdict.isolation
     )
     assert set(probe().active) <= set(verdict.isolation)
+
+
+# ---------------------------------------------------------------- the same boundary on a GPU
+
+HONEST = Path(__file__).parent / "honest"
+
+
+@pytest.fixture(scope="module")
+def gpu_worker() -> Iterator[WorkerClient]:
+    client = WorkerClient(0)
+    yield client
+    client.close()
+
+
+def _gpu_sandbox(worker: WorkerClient, **overrides: object) -> Sandbox:
+    settings = {"device": "cuda", "timing_min_calls": 50, "timing_min_seconds": 0.2, **overrides}
+    return Sandbox(SandboxConfig(**settings), worker=worker)  # type: ignore[arg-type]
+
+
+@pytest.mark.gpu
+def test_gpu_honest_native_kernel_behind_every_wall(gpu_worker: WorkerClient) -> None:
+    """CUDA works in the runner behind the walls; the judge's CUDA context times the reference."""
+    task = find_task("19_ReLU")
+    verdict = _gpu_sandbox(gpu_worker)(task, Candidate(source=(HONEST / "19_ReLU.native.py").read_text()))
+    assert verdict.status == Status.ok, f"{verdict.message}\n{verdict.log}"
+    assert set(probe().active) <= set(verdict.isolation)
+    assert verdict.timing_check is not None and verdict.timing_check.consistent, verdict.timing_check
+    assert verdict.speedup_vs_eager is not None and verdict.gpu_name
+
+
+@pytest.mark.gpu
+def test_gpu_forged_timing_is_refused(gpu_worker: WorkerClient) -> None:
+    verdict = _gpu_sandbox(gpu_worker, allow_torch=True, skip_guard=True)(
+        relu(), Candidate(source=(HACKS / "forge_timing.py").read_text())
+    )
+    assert (verdict.status, verdict.rule) == (Status.rejected, "timing-mismatch"), verdict.message
+
+
+@pytest.mark.gpu
+def test_gpu_lazy_calls_are_caught_by_the_spot_checks(gpu_worker: WorkerClient) -> None:
+    verdict = _gpu_sandbox(gpu_worker, allow_torch=True, skip_guard=True, timing_min_calls=60)(
+        relu(), Candidate(source=(HACKS / "lazy_after_warmup.py").read_text())
+    )
+    assert (verdict.status, verdict.rule) == (Status.incorrect, "timing-spot-check"), verdict.message

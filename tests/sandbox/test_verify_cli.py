@@ -12,7 +12,7 @@ import pytest
 
 from kernelwright.commands.verify import EXIT_CODES
 from kernelwright.contracts import Status
-from kernelwright.sandbox.evaluate import gpu_available
+from kernelwright.gpu.availability import gpu_available
 
 HACKS = Path(__file__).parent / "hacks"
 RELU = str(HACKS / "tasks" / "relu.py")
@@ -78,7 +78,7 @@ def test_device_cuda_without_a_gpu_is_one_sentence() -> None:
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["-t", RELU, "/nonexistent/cand.py", "--device", "cpu"], "no such candidate file"),
+        (["-t", RELU, "/nonexistent/cand.py", "--device", "cpu"], "no such file"),
         (["-t", "no_such_task_xyz", str(HACKS / "honest_relu.py"), "--device", "cpu"], "unknown task"),
         (["-t", RELU, str(HACKS / "honest_relu.py"), "--device", "tpu"], "--device must be cuda or cpu"),
     ],

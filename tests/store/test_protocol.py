@@ -8,17 +8,25 @@ from kernelwright.interfaces import Store
 from kernelwright.store import SqlStore
 
 
-def test_sql_store_matches_the_store_protocol() -> None:
-    protocol_methods = {
-        name
-        for name, member in vars(Store).items()
+def _protocol_methods() -> dict[str, inspect.Signature]:
+    """Every method Store declares, its own or from StoreReader, StoreWriter and BaselineCache."""
+    return {
+        name: inspect.signature(member)
+        for cls in Store.__mro__
+        if cls.__module__ == "kernelwright.interfaces"
+        for name, member in vars(cls).items()
         if inspect.isfunction(member) and not name.startswith("_")
     }
-    assert protocol_methods == {
-        "create_run", "finish_run", "add_task", "add_attempt", "add_llm_call", "add_metrics", "attempts", "best",
+
+
+def test_sql_store_matches_the_store_protocol() -> None:
+    protocol = _protocol_methods()
+    assert set(protocol) == {
+        "create_run", "finish_run", "add_task", "add_attempt", "add_llm_call", "add_metrics", "put_baseline",
+        "get_baseline", "attempts", "attempts_for_task", "attempt", "best", "best_all", "run", "runs", "spent",
+        "llm_calls", "task",
     }  # fmt: skip
-    for name in protocol_methods:
-        expected = inspect.signature(getattr(Store, name))
+    for name, expected in protocol.items():
         actual = inspect.signature(getattr(SqlStore, name))
         assert [(p.name, p.kind, p.default) for p in actual.parameters.values()] == [
             (p.name, p.kind, p.default) for p in expected.parameters.values()

@@ -35,8 +35,9 @@ class CandidateFileError(KernelwrightError):
     """The candidate file cannot be read as Python source."""
 
 
-def read_candidate_file(path: str | Path) -> str:
-    """The text of a candidate file, checked to parse; every problem is one sentence."""
+def read_candidate_file(path: str | Path, *, check_syntax: bool = True) -> str:
+    """The text of a candidate file, checked to parse (unless the caller lets the guard report a
+    syntax error as a verdict); every problem is one sentence."""
     path = Path(path)
     if not path.exists():
         raise CandidateFileError(f"{path}: no such file.")
@@ -50,7 +51,8 @@ def read_candidate_file(path: str | Path) -> str:
         raise CandidateFileError(f"{path}: not UTF-8 text, so not a Python source file.") from None
     except OSError as err:
         raise CandidateFileError(f"{path}: cannot be read ({err.strerror}).") from None
-    parse_candidate(text, filename=str(path))
+    if check_syntax:
+        parse_candidate(text, filename=str(path))
     return text
 
 

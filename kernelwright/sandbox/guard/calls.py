@@ -8,7 +8,8 @@ an unmodeled call escape (`escape`).
 from __future__ import annotations
 
 import ast
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import Protocol
 
 from kernelwright.sandbox.guard.torch_names import (
     ARRAY_GLUE,
@@ -24,8 +25,48 @@ from kernelwright.sandbox.guard.torch_names import (
 )
 from kernelwright.sandbox.guard.values import TENSOR, ScopeNode, Value, arith, container, elements
 
-if TYPE_CHECKING:
-    from kernelwright.sandbox.guard.dataflow import DataFlow
+
+class DataFlow(Protocol):
+    """What the call semantics use of the data flow they are mixed into (dataflow.DataFlow), named
+    here so that this module does not import the one that imports it."""
+
+    env: dict[ScopeNode, dict[str, set[Value]]]
+    calls: dict[ScopeNode, set[ast.AST]]
+    returns: dict[ast.AST, set[Value]]
+
+    def add(self, target: set[Value], values: Iterable[Value]) -> None: ...
+    def assign(
+        self, target: ast.expr, values: set[Value], scope: ScopeNode, value: ast.expr | None = None
+    ) -> None: ...
+    def attribute(self, owner: Value, attr: str) -> set[Value]: ...
+    def eval(self, node: ast.expr, scope: ScopeNode) -> set[Value]: ...
+    def member(self, owner: Value, cls: ast.ClassDef, attr: str) -> set[Value]: ...
+    def report(self, kind: str, node: ast.AST, what: str) -> None: ...
+    def torch_based(self, cls: ast.ClassDef) -> bool: ...
+    def call(self, node: ast.Call, scope: ScopeNode) -> set[Value]: ...
+    def call_value(
+        self,
+        f: Value,
+        node: ast.Call,
+        scope: ScopeNode,
+        args: Args,
+        kwargs: Kwargs,
+        star: bool,
+        depth: int = 0,
+    ) -> set[Value] | None: ...
+    def call_path(
+        self, f: Value, node: ast.Call, scope: ScopeNode, args: Args, kwargs: Kwargs, depth: int
+    ) -> set[Value] | None: ...
+    def escape(self, node: ast.Call, scope: ScopeNode, args: Args) -> None: ...
+    def bind(
+        self,
+        fn: ast.AST,
+        receiver: frozenset[Value],
+        args: Args,
+        kwargs: Kwargs,
+        loose: set[Value] | None = None,
+    ) -> None: ...
+
 
 Args = list[set[Value]]
 Kwargs = dict[str | None, set[Value]]

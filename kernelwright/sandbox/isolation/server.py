@@ -48,6 +48,7 @@ def _warm_imports() -> None:
 
     # Modules that patch torch functions when first imported (dynamo wraps torch.manual_seed) are
     # imported here, before the child's snapshot, so that their patches are part of the baseline.
+    _warm_meta_device()
     for optional in (
         "torch._dynamo",
         "torch.utils.cpp_extension",
@@ -62,6 +63,22 @@ def _warm_imports() -> None:
     ):
         with contextlib.suppress(Exception):
             __import__(optional)
+
+
+def _warm_meta_device() -> None:
+    """The judge's shape trial builds the task on PyTorch's meta device, whose first use imports
+    torch's Python reference ops (torch._refs, torch._prims): without .pyc files that cost every
+    judge a few hundred milliseconds, so it is paid once here."""
+    import torch
+
+    from kernelwright.kernelbench.meta import on_meta_device
+
+    with contextlib.suppress(Exception), on_meta_device():
+        x = torch.randn(2, 4, 8, 8)
+        layers = [torch.nn.Conv2d(4, 4, 3, padding=1), torch.nn.BatchNorm2d(4), torch.nn.ReLU()]
+        y = torch.nn.Sequential(*layers)(x).flatten(1)
+        y = torch.nn.LayerNorm(y.shape[-1])(torch.nn.functional.gelu(y))
+        torch.softmax(y @ y.t(), dim=-1).sum()
 
 
 def group_members(pgid: int) -> list[int]:
@@ -292,12 +309,13 @@ def evaluate(request: dict[str, Any], emit: Any) -> None:
     finally:
         os.close(result_r)
         kill_group(judge)
+    judged = time.monotonic()
     outcome.update(
         id=request["id"],
         event="done",
         pgid=runner,
         payload=ev.payload,
-        elapsed_s={"evaluation": time.monotonic() - received},
+        elapsed_s={"evaluation": judged - received, "supervise": judged - ev.started},
         runner_exit=_describe_exit(ev.runner_status) if ev.runner_status is not None else None,
         stdout=_tail(os.path.join(runner_dir, ".kw-stdout"), limits.output_limit_chars),
         stderr=_tail(os.path.join(runner_dir, ".kw-stderr"), limits.output_limit_chars),

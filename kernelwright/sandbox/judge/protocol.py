@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from kernelwright.contracts import Status, TimingStats, TrialResult, Verdict
+from kernelwright.contracts import Status, TimingStats, TrialResult, Verdict, speedup
 from kernelwright.sandbox.config import WorkerJob, WorkerLimits
 from kernelwright.sandbox.failures import CheckFailed
 from kernelwright.sandbox.inputs import fresh_seed
@@ -45,7 +45,7 @@ from kernelwright.stop_rule import enough
 GARBAGE_FIRST = float("nan")
 # A second, different garbage value: an output that depends on uninitialised memory changes.
 GARBAGE_SECOND = -1.2345e30
-CALIBRATION_CALLS = 20
+CALIBRATION_CALLS = 12
 
 
 class Judge:
@@ -132,8 +132,12 @@ class Judge:
         started = time.perf_counter()
         walls = self.link.hello(Limit.after(self.limits.compile_timeout_s, "load", "compile/load time limit"))
         self.isolation = [str(w) for w in walls.get("active", []) if isinstance(w, str)]
+        self.elapsed["runner_ready"] = time.perf_counter() - started
         eager = self._time_reference() if job.timing else None
+        self.elapsed["reference"] = time.perf_counter() - started - self.elapsed["runner_ready"]
+        calibrate_started = time.perf_counter()
         overhead = self._calibrate() if job.timing else (0.0, 0.0)
+        self.elapsed["calibrate"] = time.perf_counter() - calibrate_started
         seed = fresh_seed()
         self.ref.build(seed)
         load_started = time.perf_counter()
@@ -368,8 +372,7 @@ class Judge:
         require_consistent(check)
         self._fill_timings(verdict, eager, extra)
         verdict.candidate_timing = timing_stats(reported)
-        if verdict.candidate_timing.median_ms > 0:
-            verdict.speedup_vs_eager = eager.median_ms / verdict.candidate_timing.median_ms
+        verdict.speedup_vs_eager = speedup(eager, verdict.candidate_timing)
 
     def _spot_check(self, call: int, seed: int) -> None:
         what = f"timed call {call}"

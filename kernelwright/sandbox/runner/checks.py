@@ -99,22 +99,12 @@ def check_no_aliasing(outputs: Sequence[torch.Tensor], others: Iterable[Any], ru
 TIMER_OWNERS = ("time", "torch.cuda", "torch.cuda.Event")
 
 
-def _harness_owners() -> dict[str, Any]:
-    """The runner's own modules: patching them is an attempt on the harness."""
-    from kernelwright.sandbox import inputs, tensors, timer, wire
-    from kernelwright.sandbox.runner import serve
-
-    owners: dict[str, Any] = {m.__name__: m for m in (inputs, tensors, timer, wire, serve)}
-    owners[__name__] = sys.modules[__name__]
-    owners["kernelwright.sandbox.runner.serve.Runner"] = serve.Runner
-    return owners
-
-
 class TorchSnapshot:
     """Identity of every callable attribute of torch, its functional modules, time, the task module
-    and the runner's own modules, taken before the candidate is imported."""
+    and the runner's own modules and classes (`harness`, by name), taken before the candidate is
+    imported."""
 
-    def __init__(self, task_module: types.ModuleType):
+    def __init__(self, task_module: types.ModuleType, harness: dict[str, Any] | None = None):
         owners: dict[str, Any] = {
             "torch": torch,
             "torch.nn.functional": torch.nn.functional,
@@ -130,7 +120,8 @@ class TorchSnapshot:
             "torch.cuda.Event": torch.cuda.Event,
             "reference": task_module,
         }
-        owners.update(_harness_owners())
+        owners[__name__] = sys.modules[__name__]
+        owners.update(harness or {})
         self._owners = owners
         self._values = {label: self._callables(obj) for label, obj in owners.items()}
         self._flags = self._global_flags()

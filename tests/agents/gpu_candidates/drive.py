@@ -20,9 +20,9 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parents[1]))  # tests/, for agents.openai_server
+sys.path.insert(0, str(HERE.parents[2]))  # the repository, for tests.support.openai_server
 
-from agents.openai_server import running_server  # noqa: E402
+from tests.support.openai_server import running_server  # noqa: E402
 
 TASKS = ["level1/19_ReLU", "level1/13_SiLU", "level1/12_GELU"]
 PLAN = json.dumps(

@@ -1,23 +1,34 @@
-"""The GPU double: Verdicts and Profiles from tests/agents/fixtures (see each file's `provenance`),
-chosen by a `# verdict: NAME` marker in the candidate's source. Everything else in the tests is real."""
+"""The GPU double: Verdicts and Profiles recorded as JSON fixtures (see each file's `provenance`),
+chosen by a `# verdict: NAME` marker in the candidate's source. Everything else in the tests is real.
+
+The agents' fixtures (tests/agents/fixtures) carry Profiles too; the batch's (tests/batch/fixtures)
+only Verdicts. A RecordedEvaluator is picklable by reference, so a Ray worker can build one."""
 
 from __future__ import annotations
 
 import json
 import re
 import threading
+import time
+from functools import cache
 from pathlib import Path
 
 from kernelwright.contracts import Candidate, Profile, Task, Verdict
 
-FIXTURES = Path(__file__).parent / "fixtures"
+AGENTS_FIXTURES = Path(__file__).parents[1] / "agents" / "fixtures"
+BATCH_FIXTURES = Path(__file__).parents[1] / "batch" / "fixtures"
 _MARKER = re.compile(r"#\s*verdict:\s*([\w.\-]+)")
 
 
-def load_fixture(name: str) -> tuple[Verdict, Profile | None]:
-    data = json.loads((FIXTURES / f"{name}.json").read_text())
-    profile = Profile.model_validate(data["profile"]) if data["profile"] else None
+@cache
+def load_fixture(name: str, folder: Path = AGENTS_FIXTURES) -> tuple[Verdict, Profile | None]:
+    data = json.loads((folder / f"{name}.json").read_text())
+    profile = Profile.model_validate(data["profile"]) if data.get("profile") else None
     return Verdict.model_validate(data["verdict"]), profile
+
+
+def load_verdict(name: str, folder: Path = BATCH_FIXTURES) -> Verdict:
+    return load_fixture(name, folder)[0]
 
 
 def marker_of(source: str) -> str:
@@ -28,9 +39,12 @@ def marker_of(source: str) -> str:
 
 
 class RecordedEvaluator:
-    """Evaluator + ProfilerFn that replay the fixture named in the candidate; counts concurrency."""
+    """Evaluator + ProfilerFn that replay the fixture named in the candidate, from `fixtures`;
+    `gpu_s` stands in for the GPU's time. Counts calls and how many ran at once."""
 
-    def __init__(self) -> None:
+    def __init__(self, fixtures: Path = AGENTS_FIXTURES, *, gpu_s: float = 0.0) -> None:
+        self.fixtures = fixtures
+        self.gpu_s = gpu_s
         self.calls: list[str] = []
         self.profiled: list[str] = []
         self._lock = threading.Lock()
@@ -44,7 +58,8 @@ class RecordedEvaluator:
         try:
             name = marker_of(candidate.source)
             self.calls.append(name)
-            return load_fixture(name)[0]
+            time.sleep(self.gpu_s)
+            return load_fixture(name, self.fixtures)[0]
         finally:
             with self._lock:
                 self._inside -= 1
@@ -52,9 +67,28 @@ class RecordedEvaluator:
     def profile(self, task: Task, candidate: Candidate, verdict: Verdict) -> Profile:
         name = marker_of(candidate.source)
         self.profiled.append(name)
-        profile = load_fixture(name)[1]
+        profile = load_fixture(name, self.fixtures)[1]
         assert profile is not None, f"fixture {name} has no profile but its verdict is ok"
         return profile
+
+
+def batch_evaluator(gpu_s: float = 0.0) -> RecordedEvaluator:
+    """The batch tests' evaluator (tests/batch/fixtures)."""
+    return RecordedEvaluator(BATCH_FIXTURES, gpu_s=gpu_s)
+
+
+def ray_pinned_factory(gpu_s: float = 0.0) -> RecordedEvaluator:
+    """Inside a Ray task: fails the evaluation unless Ray gave it exactly one GPU and pinned
+    CUDA_VISIBLE_DEVICES to it, which is what a Sandbox on a real GPU node relies on."""
+    import os
+
+    import ray
+
+    ids = ray.get_gpu_ids()
+    visible = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if len(ids) != 1 or visible != str(ids[0]):
+        raise RuntimeError(f"evaluation not pinned to one GPU: ray ids {ids}, CUDA_VISIBLE_DEVICES={visible}")
+    return batch_evaluator(gpu_s)
 
 
 NATIVE_RELU = '''import torch

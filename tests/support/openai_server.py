@@ -6,8 +6,7 @@ replies per model and every request captured. The real `openai` client talks to 
 Usage figures are deterministic so cost tests can recompute them: prompt_tokens is the number of
 whitespace-separated words in all message contents, completion_tokens the words of the reply.
 
-Other test folders import it as `from agents.openai_server import ScriptedServer, running_server`
-(tests/ is on sys.path because tests/agents is a package under a folder without __init__.py).
+Test folders import it as `from tests.support.openai_server import ScriptedServer, running_server`.
 """
 
 from __future__ import annotations

@@ -1,0 +1,47 @@
+"""The options `optimize` and `batch` share, declared once: a pydantic model whose fields are the CLI
+flags (commands/options.py turns each field into one; its description is the help), validated by
+this class and then split into the settings they decide."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pydantic import BaseModel, Field
+
+from kernelwright.agents.config import LLMConfig
+from kernelwright.agents.loop_config import LoopConfig
+from kernelwright.gpu.target import DEFAULT_ARCH
+
+# The options LLMConfig.from_env takes as overrides.
+_LLM_OPTIONS = {"model", "coder_model", "judge_model", "base_url", "temperature", "reasoning_effort"}
+
+
+class RunOptions(BaseModel):
+    """Models, endpoints, the loop's rules and budgets, and where candidates are judged."""
+
+    model_config = {"extra": "forbid"}
+
+    model: str | None = Field(None, description="Model for both roles (else KERNELWRIGHT_MODEL).")
+    coder_model: str | None = Field(None, description="Model of the Coder.")
+    judge_model: str | None = Field(None, description="Model of the Judge.")
+    base_url: str | None = Field(None, description="OpenAI-compatible endpoint for both roles.")
+    temperature: float | None = Field(None, description="Sampling temperature for both roles.")
+    reasoning_effort: str | None = Field(
+        None, description="Reasoning effort (low/medium/high) for reasoning models, both roles."
+    )
+    rounds: int = Field(10, ge=1, description="Rounds of Judge + Coder (per task).")
+    candidates: int = Field(2, ge=1, description="Candidates per round, written in parallel.")
+    patience: int = Field(4, ge=1, description="Stop after this many rounds without a faster kernel.")
+    max_usd: float | None = Field(None, description="Dollar budget for LLM calls (per task).")
+    max_tokens: int | None = Field(None, description="Token budget, in + out (per task).")
+    max_minutes: float | None = Field(None, description="Wall-time budget, minutes (per task).")
+    compile_only: bool = Field(False, description="No GPU: compile and guard candidates on the CPU only.")
+    arch: str = Field(DEFAULT_ARCH, description="Target architecture for --compile-only.")
+    profile: bool = Field(True, description="Profile correct candidates (ncu, NVML) for the Judge.")
+
+    def llm(self, env: Mapping[str, str] | None = None) -> LLMConfig:
+        """Both roles' endpoints: the environment, overridden by the options that were given."""
+        return LLMConfig.from_env(env, **self.model_dump(include=_LLM_OPTIONS))
+
+    def loop(self) -> LoopConfig:
+        return LoopConfig.model_validate(self.model_dump(include=set(LoopConfig.model_fields)))

@@ -141,12 +141,15 @@ class Judge:
         seed = fresh_seed()
         self.ref.build(seed)
         load_started = time.perf_counter()
-        sealed = self.link.request(
+        if job.seal_before_load:
+            self._seal()
+        self.link.request(
             {"op": "load", "seed": seed},
             Limit.after(self.limits.compile_timeout_s, "load", "compile/load time limit"),
             "loading (importing the candidate and constructing ModelNew)",
-        ).get("sealed")
-        self.isolation += [str(w) for w in sealed or [] if isinstance(w, str) and w not in self.isolation]
+        )
+        if not job.seal_before_load:
+            self._seal()
         self.elapsed["load"] = time.perf_counter() - load_started
         # The first forward call and everything after it count against the run limit.
         self.run_deadline = time.monotonic() + self.limits.run_timeout_s
@@ -171,6 +174,11 @@ class Judge:
         return verdict
 
     # ------------------------------------------------------------ before the candidate exists
+
+    def _seal(self) -> None:
+        limit = Limit.after(self.limits.compile_timeout_s, "load", "compile/load time limit")
+        sealed = self.link.request({"op": "seal"}, limit, "sealing the walls").get("sealed")
+        self.isolation += [str(w) for w in sealed or [] if isinstance(w, str) and w not in self.isolation]
 
     def _time_reference(self) -> TimingStats:
         """The eager reference, timed while the runner holds no candidate code (or the parent's

@@ -5,7 +5,8 @@ to compare, self-measured call times are cross-checked against the wall time the
 Operations (JSON lines from the judge; each answered by one reply line):
   prepare {seed}              inputs from get_inputs() under the seed, kept for the next call
   call {null?}                one timed call on the prepared inputs -> {ms}; null: the harness alone
-  load {seed}                 import and construct the candidate (seeded like the reference), then seal
+  seal                        the walls' second stage (before load for native candidates, after for load_inline)
+  load {seed}                 import and construct the candidate (seeded like the reference)
   trial {inputs, garbage, prefix}   one checked forward on the judge's inputs -> {outputs}
   resize {sizes, seed}        the task's size constants changed (None restores) and ModelNew rebuilt
   launch {seed}               kernel events of one forward (GPU) -> {events}
@@ -101,6 +102,7 @@ class Runner:
             "prepare": self.prepare,
             "call": self.call,
             "load": self.load,
+            "seal": self.seal_walls,
             "trial": self.trial,
             "resize": self.resize,
             "launch": self.launch,
@@ -196,11 +198,15 @@ class Runner:
                 f"{when} while its thread '{started[0].name}' was still running",
             )
 
+    def seal_walls(self, op: dict[str, Any]) -> dict[str, Any]:
+        """The second stage of the walls (no exec, no new process or socket). The judge asks for it
+        before the load for native candidates and after it for load_inline files, which build while
+        they are imported; never with candidate frames on the stack (the seal itself uses ctypes
+        and a test exec, which the audit hooks would otherwise pin on the candidate)."""
+        return {"sealed": self.seal()}
+
     def load(self, op: dict[str, Any]) -> dict[str, Any]:
         self.threads = set(threading.enumerate())
-        # The seal runs harness code (ctypes, a test exec) that the audit hooks must not see as the
-        # candidate's: before the hooks, or after the candidate's frames are gone.
-        sealed = self.seal() if self.job.seal_before_load else None
         if self.job.audit:
             from kernelwright.sandbox.runner.audit_hooks import install
 
@@ -214,7 +220,7 @@ class Runner:
         self.after_candidate_code()
         self.model = self.construct(module, self.init_args, int(op["seed"]))
         self.check_threads("loading finished")
-        return {"sealed": sealed if sealed is not None else self.seal()}
+        return {}
 
     def construct(self, module: types.ModuleType, init_args: list[Any], seed: int) -> Any:
         model_cls = getattr(module, "ModelNew", None)

@@ -123,7 +123,7 @@ def diagnose(db: str | None = None, env: Mapping[str, str] | None = None) -> Doc
         platform=f"{platform.system()} {platform.machine()}",
         torch=torch_version,
         torch_cuda=torch_cuda,
-        gpus=_probe("NVML", list_gpus, [], problems),
+        gpus=_probe("NVML", list_gpus, list[GPUIdentity](), problems),
         nvcc=_probe("nvcc", nvcc_version, None, problems),
         nvrtc=_probe("NVRTC", nvrtc_version, None, problems),
         ncu=_probe("ncu", _ncu_info, NcuInfo(message="unknown"), problems),

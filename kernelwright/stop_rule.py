@@ -11,6 +11,9 @@ both use it without pulling in each other.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+
 FEWEST_CALLS_AT_CAP = 5
 
 
@@ -27,3 +30,18 @@ def enough(
     if calls >= min_calls and elapsed_s >= min_seconds:
         return True
     return elapsed_s >= max_seconds and calls >= fewest_calls_at_cap
+
+
+def calls_until_enough(*, min_calls: int, min_seconds: float, max_seconds: float) -> Iterator[int]:
+    """0, 1, 2, ... for a loop that makes one call per step, until `enough` says stop."""
+    started = time.perf_counter()
+    calls = 0
+    while not enough(
+        calls,
+        time.perf_counter() - started,
+        min_calls=min_calls,
+        min_seconds=min_seconds,
+        max_seconds=max_seconds,
+    ):
+        yield calls
+        calls += 1

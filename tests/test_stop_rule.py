@@ -61,3 +61,15 @@ def test_stop_rule_is_level_zero() -> None:
         for name in ([a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""])
     ]
     assert not [m for m in imported if m.startswith("kernelwright")]
+
+
+def test_calls_until_enough_counts_calls_until_the_rule_stops_the_loop() -> None:
+    from kernelwright.stop_rule import calls_until_enough
+
+    assert list(calls_until_enough(min_calls=4, min_seconds=0.0, max_seconds=10.0)) == [0, 1, 2, 3]
+    # A time minimum keeps the loop going past min_calls.
+    import time
+
+    started = time.perf_counter()
+    steps = [time.sleep(0.01) for _ in calls_until_enough(min_calls=1, min_seconds=0.05, max_seconds=10.0)]
+    assert len(steps) >= 4 and time.perf_counter() - started >= 0.05

@@ -63,7 +63,7 @@ def verify(
     the_task = find_task(task)
     the_candidate = _read_candidate(candidate)
     config = SandboxConfig(
-        device=chosen,  # type: ignore[arg-type]
+        device=chosen,
         allow_torch=allow_torch,
         trials=trials,
         timing=not no_timing,

@@ -91,7 +91,11 @@ def main(argv: list[str] | None = None) -> int:
     candidate = load_module(args.candidate, "kw_candidate")
     model = candidate.ModelNew(*[_to_device(a, args.device) for a in task.get_init_inputs()]).to(args.device)
     inputs = [_to_device(x, args.device) for x in task.get_inputs()]
-    sync = torch.cuda.synchronize if args.device == "cuda" else (lambda: None)
+
+    def sync() -> None:
+        if args.device == "cuda":
+            torch.cuda.synchronize()
+
     with torch.no_grad():
         out = None
         for _ in range(args.warmup):

@@ -121,7 +121,7 @@ def write_tensor(t: torch.Tensor, folder: str, name: str) -> TensorRef:
     size = raw.numel()
     fd = os.open(os.path.join(folder, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     try:
-        view = memoryview(raw.numpy()) if size else memoryview(b"")
+        view = memoryview(raw.numpy().data) if size else memoryview(b"")
         while view:
             view = view[os.write(fd, view) :]
     finally:
@@ -172,7 +172,7 @@ def read_tensor(ref: TensorRef, folder: str, device: torch.device) -> torch.Tens
         if not stat.S_ISREG(info.st_mode) or info.st_size != ref.nbytes:
             raise ProtocolViolation("a tensor file whose size does not match its description")
         raw = torch.empty(ref.nbytes, dtype=torch.uint8)
-        view, offset = memoryview(raw.numpy()), 0
+        view, offset = memoryview(raw.numpy().data), 0
         while offset < ref.nbytes:
             got = os.preadv(fd, [view[offset:]], offset)
             if got <= 0:

@@ -31,14 +31,6 @@ FAST = {"device": "cpu", "allow_torch": True, "timing_min_calls": 10, "timing_mi
         "warmup_calls": 1, "memory_limit_gb": 8}  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def worker() -> Iterator[WorkerClient]:
-    client = WorkerClient(None)
-    client.start()
-    yield client
-    client.close()
-
-
 def timed(candidate_ms: float, eager_ms: float, device: str = "cuda") -> Verdict:
     stats = lambda ms: TimingStats(median_ms=ms, iqr_ms=0.0, cv=0.0, trials=100)  # noqa: E731
     return Verdict(status=Status.ok, device=device, candidate_timing=stats(candidate_ms),

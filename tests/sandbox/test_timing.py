@@ -4,7 +4,6 @@ sandbox) interleaved candidate/reference timing with spot checks."""
 from __future__ import annotations
 
 import statistics
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -66,14 +65,6 @@ def test_timer_on_cpu_measures_the_call() -> None:
     ms, out = timer(lambda a: (time_module.sleep(0.02), a * 2)[1], [torch.ones(2)])
     assert ms >= 20.0
     assert torch.equal(out, torch.full((2,), 2.0))
-
-
-@pytest.fixture(scope="module")
-def worker() -> Iterator[WorkerClient]:
-    client = WorkerClient(None)
-    client.start()
-    yield client
-    client.close()
 
 
 def test_sandbox_times_candidate_and_reference(worker: WorkerClient) -> None:

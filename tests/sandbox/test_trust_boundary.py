@@ -31,14 +31,6 @@ RUNNER_SIDE = ["sandbox/runner", "sandbox/isolation/server.py", "sandbox/isolati
                "sandbox/isolation/walls.py", "sandbox/native.py"]  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def worker() -> Iterator[WorkerClient]:
-    client = WorkerClient(None)
-    client.start()
-    yield client
-    client.close()
-
-
 def relu() -> object:
     return find_task(str(HACKS / "tasks" / "relu.py"))
 

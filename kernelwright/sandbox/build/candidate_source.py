@@ -75,7 +75,11 @@ def detect_build(py_src: str) -> Literal["native", "compat"]:
         if isinstance(node, ast.Call) and _call_name(node) == "load_inline":
             return "compat"
         imports_loader = isinstance(node, ast.ImportFrom) and (node.module or "").endswith("cpp_extension")
-        if imports_loader and any(alias.name in ("load_inline", "load") for alias in node.names):
+        if (
+            imports_loader
+            and isinstance(node, ast.ImportFrom)
+            and any(alias.name in ("load_inline", "load") for alias in node.names)
+        ):
             return "compat"
     return "native"
 

@@ -351,7 +351,7 @@ def _nvrtc_log(prog: object) -> str:
     err, size = nvrtc.nvrtcGetProgramLogSize(prog)
     if err != nvrtc.nvrtcResult.NVRTC_SUCCESS or size <= 1:
         return ""
-    buf = b" " * size
+    buf = b" " * int(size)
     nvrtc.nvrtcGetProgramLog(prog, buf)
     return buf.decode(errors="replace").rstrip("\x00")
 

@@ -55,7 +55,8 @@ def call_in_fork(fn: Callable[[], T], timeout_s: float) -> T:
         raise ForkedCallError(f"the compiler crashed ({name}) on this source")
     if os.WEXITSTATUS(status) != 0 or not data:
         raise ForkedCallError("the compiler failed internally on this source")
-    return pickle.loads(data)
+    result: T = pickle.loads(data)
+    return result
 
 
 def _read_until(fd: int, deadline: float) -> bytes | None:

@@ -33,6 +33,7 @@ class DataFlow(Protocol):
     env: dict[ScopeNode, dict[str, set[Value]]]
     calls: dict[ScopeNode, set[ast.AST]]
     returns: dict[ast.AST, set[Value]]
+    parent: dict[ScopeNode, ScopeNode | None]
 
     def add(self, target: set[Value], values: Iterable[Value]) -> None: ...
     def assign(

@@ -141,7 +141,7 @@ class DataFlow(CallSemantics):
             # self.x = ..., and self.__dict__.update(x=...) for any name
             out |= self.attrs[(c, attr)] | elements(self.attrs[(c, "__dict__")])
             for v in self.env[c].get(attr, set()) if attr in self.local[c] else set():
-                kind = decorator_kind(v.node) if v.kind == "function" else ""
+                kind = decorator_kind(v.node) if v.kind == "function" and v.node is not None else ""
                 if v.kind != "function" or kind == "staticmethod":
                     out.add(v)
                 elif kind == "classmethod":
@@ -294,6 +294,7 @@ class DataFlow(CallSemantics):
         return {v for part in parts if part is not None for v in self.eval(part, scope)}
 
     def _operator(self, node: ast.BinOp | ast.UnaryOp | ast.Compare, scope: ScopeNode) -> set[Value]:
+        op: ast.unaryop | ast.operator | ast.cmpop
         if isinstance(node, ast.UnaryOp):
             operands, op = self.eval(node.operand, scope), node.op
             if isinstance(op, ast.Not):

@@ -81,7 +81,7 @@ def _imported(
             name = f"{module}.{alias.name}" if module else alias.name
             yield module if alias.name == "*" else name, node
     elif isinstance(node, ast.Attribute) and isinstance(node.ctx, ast.Load):
-        full, inner = _dotted(node, aliases), _dotted(node.value, aliases)
+        full, inner = dotted(node, aliases), dotted(node.value, aliases)
         # report the first step out of bounds only, not every longer chain through it
         if (
             full
@@ -90,24 +90,25 @@ def _imported(
         ):
             yield full, node
     elif isinstance(node, ast.Call):
-        full = _dotted(node.func, aliases) or ""
+        full = dotted(node.func, aliases) or ""
         if full in DYNAMIC_IMPORTS or full == "importlib.util.find_spec" or full.endswith("sys.modules.get"):
-            name = static_string(node.args[0], constants) if node.args else None
-            if name is not None:
-                yield name, node
+            named = static_string(node.args[0], constants) if node.args else None
+            if named is not None:
+                yield named, node
         elif full.split(".")[-1] in FILE_LOADERS:
             # loading the task's file by path: the module name given and the file's stem
             for arg in node.args[:2]:
                 text = static_string(arg, constants)
                 if text is not None:
                     yield PurePosixPath(text).stem if text.endswith(".py") else text, node
-    elif isinstance(node, ast.Subscript) and _dotted(node.value, aliases) == "sys.modules":
-        name = static_string(node.slice, constants)
-        if name is not None:
-            yield name, node
+    elif isinstance(node, ast.Subscript) and dotted(node.value, aliases) == "sys.modules":
+        subscripted = static_string(node.slice, constants)
+        if subscripted is not None:
+            yield subscripted, node
 
 
-def _dotted(node: ast.expr, aliases: dict[str, str]) -> str | None:
+def dotted(node: ast.expr, aliases: dict[str, str]) -> str | None:
+    """`F.relu` -> 'torch.nn.functional.relu' given the imports; None for non-name expressions."""
     parts: list[str] = []
     while isinstance(node, ast.Attribute):
         parts.append(node.attr)

@@ -13,7 +13,7 @@ import ast
 from collections.abc import Iterator
 
 from kernelwright.contracts import GuardFinding
-from kernelwright.sandbox.guard.imports import import_findings
+from kernelwright.sandbox.guard.imports import dotted, import_findings
 
 CONCURRENCY_MODULES = {
     "threading",
@@ -109,7 +109,7 @@ def import_aliases(tree: ast.Module) -> dict[str, str]:
     for _ in range(3):  # aliases of aliases
         for node in ast.walk(tree):
             if isinstance(node, ast.Assign) and isinstance(node.value, ast.Name | ast.Attribute):
-                root = node.value
+                root: ast.expr = node.value
                 while isinstance(root, ast.Attribute):
                     root = root.value
                 if isinstance(root, ast.Name) and root.id in aliases:
@@ -118,18 +118,6 @@ def import_aliases(tree: ast.Module) -> dict[str, str]:
                         if isinstance(target, ast.Name) and full and target.id not in aliases:
                             aliases[target.id] = full
     return aliases
-
-
-def dotted(node: ast.expr, aliases: dict[str, str]) -> str | None:
-    """`F.relu` -> 'torch.nn.functional.relu' given the imports; None for non-name expressions."""
-    parts: list[str] = []
-    while isinstance(node, ast.Attribute):
-        parts.append(node.attr)
-        node = node.value
-    if not isinstance(node, ast.Name):
-        return None
-    root = aliases.get(node.id, node.id)
-    return ".".join([root, *reversed(parts)])
 
 
 def module_rules(

@@ -244,6 +244,7 @@ class WorkerClient:
                 self._buffer += data
         line, self._buffer = self._buffer.split(b"\n", 1)
         try:
-            return json.loads(line)
+            message: dict[str, Any] = json.loads(line)
+            return message
         except ValueError:
             return {}

@@ -30,7 +30,7 @@ from kernelwright.sandbox.judge.link import Limit, RunnerLink, violation
 from kernelwright.sandbox.judge.reference import Reference
 from kernelwright.sandbox.judge.timing_check import cross_check, overhead_of, require_consistent, timing_stats
 from kernelwright.sandbox.tensors import clone_values, digest, same_values, tensor_bytes
-from kernelwright.sandbox.timer import Timer, clock
+from kernelwright.sandbox.timer import Timer
 from kernelwright.sandbox.wire import (
     TensorRef,
     dtype_of,
@@ -40,7 +40,7 @@ from kernelwright.sandbox.wire import (
     remove_files,
     write_values,
 )
-from kernelwright.stop_rule import enough
+from kernelwright.stop_rule import calls_until_enough
 
 GARBAGE_FIRST = float("nan")
 # A second, different garbage value: an output that depends on uninitialised memory changes.
@@ -353,16 +353,12 @@ class Judge:
         reported: list[float] = []
         walls: list[float] = []
         checked = 0
-        started = clock()
         seed = 0
-        while not enough(
-            len(reported),
-            clock() - started,
+        for call in calls_until_enough(
             min_calls=job.timing_min_calls,
             min_seconds=job.timing_min_seconds,
             max_seconds=job.timing_max_seconds,
         ):
-            call = len(reported)
             seed = fresh_seed()
             self._run({"op": "prepare", "seed": seed}, f"preparing timed call {call}")
             payload, wall = self.link.timed({"op": "call"}, self._limit(), f"timed call {call}")

@@ -14,8 +14,8 @@ from kernelwright.contracts import Status
 from kernelwright.sandbox.config import WorkerJob
 from kernelwright.sandbox.failures import CheckFailed
 from kernelwright.sandbox.inputs import fresh_seed, import_task, make_inputs, synchronize
-from kernelwright.sandbox.timer import Timer, clock
-from kernelwright.stop_rule import enough
+from kernelwright.sandbox.timer import Timer
+from kernelwright.stop_rule import calls_until_enough
 
 
 class Reference:
@@ -58,17 +58,14 @@ class Reference:
         fn = self.model if fn is None else fn
         for _ in range(max(1, job.warmup_calls)):
             timer(fn, self.inputs(fresh_seed()))
-        samples: list[float] = []
-        started = clock()
-        while not enough(
-            len(samples),
-            clock() - started,
-            min_calls=job.timing_min_calls,
-            min_seconds=job.timing_min_seconds,
-            max_seconds=job.timing_max_seconds,
-        ):
-            samples.append(timer(fn, self.inputs(fresh_seed()))[0])
-        return samples
+        return [
+            timer(fn, self.inputs(fresh_seed()))[0]
+            for _ in calls_until_enough(
+                min_calls=job.timing_min_calls,
+                min_seconds=job.timing_min_seconds,
+                max_seconds=job.timing_max_seconds,
+            )
+        ]
 
     def time_compiled(self, timer: Timer) -> list[float]:
         return self.time(timer, torch.compile(self.model))

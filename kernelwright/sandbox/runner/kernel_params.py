@@ -22,7 +22,7 @@ _KERNEL = re.compile(
 _QUALIFIERS = re.compile(r"\b(const|volatile|__restrict__|__restrict|restrict|register|struct)\b")
 
 # Declared scalar type (qualifiers removed, whitespace collapsed) -> ctypes type. LP64 (Linux).
-SCALAR_CTYPES: dict[str, type[ctypes._SimpleCData]] = {
+SCALAR_CTYPES: dict[str, type[ctypes._SimpleCData[Any]]] = {
     "bool": ctypes.c_bool,
     "char": ctypes.c_byte,
     "signed char": ctypes.c_byte,

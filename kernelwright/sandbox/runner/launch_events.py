@@ -9,7 +9,7 @@ from typing import Any
 
 def record_kernel_events(forward: Callable[[], Any]) -> list[tuple[str, float]]:
     import torch
-    from torch.autograd import DeviceType
+    from torch._C._autograd import DeviceType
     from torch.profiler import ProfilerActivity, profile
 
     torch.cuda.synchronize()

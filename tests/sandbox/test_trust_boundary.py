@@ -28,7 +28,9 @@ FAST = {"device": "cpu", "allow_torch": True, "trials": 5, "timing_min_calls": 1
 # What the runner child imports: its own package, the modules both sides share, and the fork server
 # it is forked from (whose imports are in its memory).
 RUNNER_SIDE = ["sandbox/runner", "sandbox/isolation/server.py", "sandbox/isolation/child.py",
-               "sandbox/isolation/walls.py", "sandbox/native.py"]  # fmt: skip
+               "sandbox/isolation/walls.py", "sandbox/isolation/wall_plan.py",
+               "sandbox/isolation/network_namespace.py", "sandbox/isolation/landlock_rules.py",
+               "sandbox/isolation/seccomp_filter.py", "sandbox/native.py"]  # fmt: skip
 
 
 def relu() -> object:

@@ -32,8 +32,9 @@ from typing import Any
 import pytest
 import torch.distributed
 
-from kernelwright.sandbox.isolation import walls
-from kernelwright.sandbox.isolation.walls import WALL_NAMES, WallPlan, WallsReport, other_values
+from kernelwright.sandbox.isolation import landlock_rules, network_namespace, seccomp_filter, walls
+from kernelwright.sandbox.isolation.seccomp_filter import other_values
+from kernelwright.sandbox.isolation.walls import WALL_NAMES, WallPlan, WallsReport
 
 SECCOMP_ONLY = ("no-new-privs", "seccomp")
 LANDLOCK_ONLY = ("no-new-privs", "landlock")
@@ -213,8 +214,8 @@ def test_probe_reports_every_wall_once_and_leaves_the_caller_untouched() -> None
 
 
 def test_a_missing_wall_is_reported_not_raised(plan: WallPlan, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(walls, "_seccomp", None)
-    monkeypatch.setattr(walls, "_SECCOMP_MISSING", "libseccomp is not installed.", raising=False)
+    monkeypatch.setattr(seccomp_filter, "_seccomp", None)
+    monkeypatch.setattr(seccomp_filter, "_SECCOMP_MISSING", "libseccomp is not installed.", raising=False)
     report, _ = walled(lambda: None, plan, layers=("no-new-privs", "seccomp"), seal=True)
     assert report.active == ["no-new-privs"]
     assert report.unavailable == {
@@ -376,7 +377,7 @@ def test_the_runner_cannot_trace_read_or_signal_its_parent(plan: WallPlan) -> No
             "kill everyone": errno_of(lambda: os.kill(-1, 0)),
             "killpg parent": errno_of(lambda: os.killpg(parent_group, 0)),
             "tgkill parent": libc_errno(LIBC.tgkill(parent, parent, 0)),
-            "unshare": libc_errno(LIBC.unshare(walls.CLONE_NEWUSER)),
+            "unshare": libc_errno(LIBC.unshare(network_namespace.CLONE_NEWUSER)),
             "mknod block": errno_of(
                 lambda: os.mknod(f"{plan.workdir}/disk", stat.S_IFBLK | 0o600, os.makedev(8, 0))
             ),
@@ -456,7 +457,7 @@ def test_landlock_hides_home_secrets_and_other_processes(
     monkeypatch.setenv("HOME", str(home))
     # What Landlock sees is the list of trees it grants: none of them may contain the planted secrets,
     # or this test would prove nothing.
-    granted = [Path(p) for p, _ in walls.filesystem_rules(plan)]
+    granted = [Path(p) for p, _ in landlock_rules.filesystem_rules(plan)]
     assert not [p for p in granted if home == p or home.is_relative_to(p)], granted
     parent = os.getpid()
 

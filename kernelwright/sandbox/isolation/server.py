@@ -59,6 +59,8 @@ def _warm_imports() -> None:
         "kernelwright.sandbox.runner.launch_events",
         "kernelwright.sandbox.runner.audit_hooks",
         "kernelwright.sandbox.isolation.walls",
+        "kernelwright.sandbox.isolation.seccomp_filter",
+        "kernelwright.sandbox.isolation.landlock_rules",
         "kernelwright.kernelbench.sizes",
     ):
         with contextlib.suppress(Exception):

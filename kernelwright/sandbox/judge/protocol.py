@@ -28,18 +28,11 @@ from kernelwright.sandbox.judge.compare import compare, tolerance_for
 from kernelwright.sandbox.judge.launch_rule import KernelEvent, judge_launches
 from kernelwright.sandbox.judge.link import Limit, RunnerLink, violation
 from kernelwright.sandbox.judge.reference import Reference
+from kernelwright.sandbox.judge.replies import call_ms, read_outputs
 from kernelwright.sandbox.judge.timing_check import cross_check, overhead_of, require_consistent, timing_stats
 from kernelwright.sandbox.tensors import clone_values, digest, same_values, tensor_bytes
 from kernelwright.sandbox.timer import Timer
-from kernelwright.sandbox.wire import (
-    TensorRef,
-    dtype_of,
-    parse_values,
-    read_tensor,
-    read_values,
-    remove_files,
-    write_values,
-)
+from kernelwright.sandbox.wire import read_values, remove_files, write_values
 from kernelwright.stop_rule import calls_until_enough
 
 GARBAGE_FIRST = float("nan")
@@ -81,26 +74,7 @@ class Judge:
         return self.link.request(op, self._limit(), what)
 
     def _outputs(self, items: Any, expected: list[torch.Tensor], what: str) -> list[torch.Tensor]:
-        """The candidate's outputs, read only once their count, shapes and dtypes match the reference's
-        (so a runner cannot make the judge map more memory than the right answer takes)."""
-        refs = parse_values(items)
-        if not refs or not all(isinstance(r, TensorRef) for r in refs):
-            raise violation(what, "outputs that are not tensors")
-        if len(refs) != len(expected):
-            raise CheckFailed(
-                Status.incorrect, "output-count", f"{len(refs)} outputs instead of {len(expected)}"
-            )
-        for ref, want in zip(refs, expected, strict=True):
-            got = (tuple(ref.shape), dtype_of(ref))
-            if got != (tuple(want.shape), want.dtype):
-                raise CheckFailed(
-                    Status.incorrect,
-                    "shape-mismatch",
-                    f"{what}: {got[0]} {got[1]} instead of {tuple(want.shape)} {want.dtype}",
-                )
-            if ref.nbytes != want.numel() * want.element_size():
-                raise violation(what, "an output whose file does not hold exactly its elements")
-        return [read_tensor(ref, self.exchange, self.device) for ref in refs]
+        return read_outputs(items, expected, what, self.exchange, self.device)
 
     # ------------------------------------------------------------ the evaluation
 
@@ -195,7 +169,7 @@ class Judge:
             self._run({"op": "prepare", "seed": fresh_seed()}, "calibration")
             payload, wall = self.link.timed({"op": "call", "null": True}, self._limit(), "calibration")
             walls.append(wall)
-            reported.append(_milliseconds(payload, "calibration"))
+            reported.append(call_ms(payload, "calibration"))
         return overhead_of(walls, reported)
 
     # ------------------------------------------------------------ correctness
@@ -362,7 +336,7 @@ class Judge:
             seed = fresh_seed()
             self._run({"op": "prepare", "seed": seed}, f"preparing timed call {call}")
             payload, wall = self.link.timed({"op": "call"}, self._limit(), f"timed call {call}")
-            reported.append(_milliseconds(payload, f"timed call {call}"))
+            reported.append(call_ms(payload, f"timed call {call}"))
             walls.append(wall)
             # Drawn after the call ran: the candidate cannot know which calls are compared.
             if self.rng.random() < probability:
@@ -405,10 +379,3 @@ class Judge:
         extra["io_bytes"] = tensor_bytes(inputs) + tensor_bytes(self.ref(inputs))
         if self.job.torch_compile_baseline:
             verdict.compiled_timing = timing_stats(self.ref.time_compiled(self.timer))
-
-
-def _milliseconds(payload: dict[str, Any], what: str) -> float:
-    ms = payload.get("ms")
-    if not isinstance(ms, int | float) or isinstance(ms, bool) or not math.isfinite(ms) or ms < 0:
-        raise violation(what, "a call time that is not a non-negative number")
-    return float(ms)

@@ -127,30 +127,28 @@ class Runner:
     def _failure(self, err: BaseException) -> dict[str, Any]:
         """The reply for a failed operation; an audit violation explains it better than the
         exception it caused."""
-        if self.audit is not None and self.audit.violations:
-            first = self.audit.violations[0]
-            status, rule, message, log = (
-                Status.rejected,
-                first.rule,
-                f"the candidate was stopped {first.message}",
-                "",
-            )
-        elif isinstance(err, CheckFailed):
-            status, rule, message, log = err.status, err.rule, err.message, err.log
-        elif isinstance(err, CandidateRaised):
-            (status, rule), message, log = classify_exception(err.err), str(err), err.log
+        failed = self._violation() or err
+        if isinstance(failed, CheckFailed):
+            status, rule, message, log = failed.status, failed.rule, failed.message, failed.log
+        elif isinstance(failed, CandidateRaised):
+            (status, rule), message, log = classify_exception(failed.err), str(failed), failed.log
         else:
             (status, rule), message, log = (
-                classify_exception(err),
-                f"{type(err).__name__}: {str(err)[:300]}",
+                classify_exception(failed),
+                f"{type(failed).__name__}: {str(failed)[:300]}",
                 "",
             )
         return {"status": str(status), "rule": rule, "message": message, "log": log[-3000:]}
 
+    def _violation(self) -> CheckFailed | None:
+        if self.audit is None or not self.audit.violations:
+            return None
+        first = self.audit.violations[0]
+        return CheckFailed(Status.rejected, first.rule, f"the candidate was stopped {first.message}")
+
     def raise_violation(self) -> None:
-        if self.audit is not None and self.audit.violations:
-            first = self.audit.violations[0]
-            raise CheckFailed(Status.rejected, first.rule, f"the candidate was stopped {first.message}")
+        if (violation := self._violation()) is not None:
+            raise violation
 
     def after_candidate_code(self) -> None:
         self.raise_violation()
@@ -174,9 +172,7 @@ class Runner:
         try:
             ms, out = self.timer(fn, self.prepared)
         except BaseException as err:
-            self.raise_violation()
             raise CandidateRaised("ModelNew.forward (during timing)", err, self.candidate_file) from None
-        self.raise_violation()
         self.check_threads("a timed call returned")
         if not op.get("null"):
             self.kept = flatten_output(out, "ModelNew.forward (during timing)")
@@ -215,7 +211,6 @@ class Runner:
         try:
             module = import_task(self.candidate_file, CANDIDATE_MODULE)
         except BaseException as err:
-            self.raise_violation()
             raise CandidateRaised("importing the candidate", err, self.candidate_file) from None
         self.after_candidate_code()
         self.model = self.construct(module, self.init_args, int(op["seed"]))
@@ -232,7 +227,6 @@ class Runner:
             if isinstance(model, torch.nn.Module):
                 model = model.to(self.device)
         except BaseException as err:
-            self.raise_violation()
             raise CandidateRaised("ModelNew(...)", err, self.candidate_file) from None
         self.after_candidate_code()
         return model
@@ -270,7 +264,6 @@ class Runner:
             with torch.no_grad():
                 out = self.model(*args)
         except BaseException as err:
-            self.raise_violation()
             raise CandidateRaised("ModelNew.forward", err, self.candidate_file) from None
         self.after_candidate_code()
         self.check_threads("forward returned")

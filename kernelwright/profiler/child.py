@@ -41,9 +41,10 @@ def run_in_group(
 
 def child_env(device_index: int) -> dict[str, str]:
     """Environment of a profiled child: candidate code runs there, so no secrets (the sandbox's
-    scrub list), and only the profiled GPU visible, numbered as NVML numbers it."""
-    from kernelwright.sandbox.isolation.worker import scrub_environment
+    scrub list), and only the profiled GPU visible, numbered as NVML numbers it (within the devices the
+    user left visible)."""
+    from kernelwright.sandbox.isolation.worker import pinned_device, scrub_environment
 
     env = scrub_environment(os.environ)
-    env.update(CUDA_DEVICE_ORDER="PCI_BUS_ID", CUDA_VISIBLE_DEVICES=str(device_index))
+    env.update(CUDA_DEVICE_ORDER="PCI_BUS_ID", CUDA_VISIBLE_DEVICES=pinned_device(os.environ, device_index))
     return env

@@ -160,6 +160,10 @@ def ncu_command(
         str(config.max_launches),
         "--profile-from-start",
         "off",
+        # ncu locks the clocks to base by default; the sandbox timed the kernel at the clocks the GPU
+        # chose, so the profiled durations must be taken at those too.
+        "--clock-control",
+        "none",
         "--target-processes",
         "all",
         *target,

@@ -37,3 +37,6 @@ def test_child_environment_has_no_secrets_and_one_gpu(monkeypatch: pytest.Monkey
     )
     assert env["CUDA_VISIBLE_DEVICES"] == "3" and env["CUDA_DEVICE_ORDER"] == "PCI_BUS_ID"
     assert env.get("PATH")
+    # A CUDA_VISIBLE_DEVICES the user set is honoured: index 1 of "4,6" is device 6.
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "4,6")
+    assert child_env(1)["CUDA_VISIBLE_DEVICES"] == "6"

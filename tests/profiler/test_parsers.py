@@ -83,6 +83,7 @@ def test_ncu_command_profiles_only_the_candidates_kernels() -> None:
     assert (
         "--profile-from-start off" in joined and "--launch-count 7" in joined and "--launch-skip 2" in joined
     )
+    assert "--clock-control none" in joined  # durations at the clocks the sandbox timed at
     assert cmd[cmd.index("--metrics") + 1].count(",") == len(CURATED) - 1
     assert cmd[-3:] == ["python3", "-m", "driver"]
 

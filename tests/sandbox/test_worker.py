@@ -12,7 +12,7 @@ import pytest
 
 from kernelwright.sandbox.config import WorkerJob, WorkerLimits
 from kernelwright.sandbox.isolation.server import group_members
-from kernelwright.sandbox.isolation.worker import WorkerClient, _pinned_device, scrub_environment
+from kernelwright.sandbox.isolation.worker import WorkerClient, pinned_device, scrub_environment
 
 TASK = (Path(__file__).parent / "hacks" / "tasks" / "relu.py").read_text()
 LIMITS = WorkerLimits(compile_timeout_s=30, run_timeout_s=30, memory_limit_bytes=8 << 30)
@@ -61,11 +61,11 @@ def test_scrub_environment_drops_secrets_and_keeps_the_rest() -> None:
     assert set(kept) == {"PATH", "HOME", "CUDA_HOME", "LD_LIBRARY_PATH", "KERNELWRIGHT_CACHE_DIR"}
 
 
-def test_pinned_device_maps_the_index_through_visible_devices() -> None:
-    assert _pinned_device({}, 1) == "1"
-    assert _pinned_device({"CUDA_VISIBLE_DEVICES": "4,6"}, 1) == "6"
+def testpinned_device_maps_the_index_through_visible_devices() -> None:
+    assert pinned_device({}, 1) == "1"
+    assert pinned_device({"CUDA_VISIBLE_DEVICES": "4,6"}, 1) == "6"
     with pytest.raises(Exception, match="not among"):
-        _pinned_device({"CUDA_VISIBLE_DEVICES": "4"}, 2)
+        pinned_device({"CUDA_VISIBLE_DEVICES": "4"}, 2)
 
 
 def test_child_runs_isolated(worker: WorkerClient) -> None:
@@ -77,7 +77,7 @@ def test_child_runs_isolated(worker: WorkerClient) -> None:
     assert not Path(cwd).exists()  # the private directory is removed afterwards
     env = re.search(r"ENV=(\S*)", out).group(1).split(",")  # type: ignore[union-attr]
     assert "KW_TEST_SECRET_TOKEN" not in env and "PATH" in env
-    assert env.count("CUDA_VISIBLE_DEVICES") == 1
+    assert env.count("CUDA_VISIBLE_DEVICES") == 1 and "CUDA_DEVICE_ORDER" in env
     assert int(re.search(r"AS=(\d+)", out).group(1)) == 8 << 30  # type: ignore[union-attr]
     pgrp, sid, pid = map(int, re.search(r"PGRP=(\d+) SID=(\d+) PID=(\d+)", out).groups())  # type: ignore[union-attr]
     assert pgrp == sid == pid  # its own session and process group

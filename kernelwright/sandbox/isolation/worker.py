@@ -75,8 +75,9 @@ def scrub_environment(env: Mapping[str, str]) -> dict[str, str]:
     return kept
 
 
-def _pinned_device(env: Mapping[str, str], gpu_index: int) -> str:
-    """The one device the worker may see, as a CUDA_VISIBLE_DEVICES value."""
+def pinned_device(env: Mapping[str, str], gpu_index: int) -> str:
+    """The one device a child may see, as a CUDA_VISIBLE_DEVICES value: `gpu_index` counts the
+    devices the user left visible (in PCI bus order, as NVML numbers them)."""
     visible = [d.strip() for d in env.get("CUDA_VISIBLE_DEVICES", "").split(",") if d.strip()]
     if visible:
         if gpu_index >= len(visible):
@@ -130,8 +131,11 @@ class WorkerClient:
             return
         env = scrub_environment(os.environ)
         env["PYTHONUNBUFFERED"] = "1"
+        # NVML numbers GPUs by PCI bus; CUDA, by default, fastest first. The GPU the sandbox timed
+        # must be the one kernelwright names and profiles.
+        env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"
         if self.gpu_index is not None:
-            env["CUDA_VISIBLE_DEVICES"] = _pinned_device(os.environ, self.gpu_index)
+            env["CUDA_VISIBLE_DEVICES"] = pinned_device(os.environ, self.gpu_index)
         else:
             env["CUDA_VISIBLE_DEVICES"] = ""
         started = time.monotonic()

@@ -297,3 +297,21 @@ def test_gpu_lazy_calls_are_caught_by_the_spot_checks(gpu_worker: WorkerClient) 
         relu(), Candidate(source=(HACKS / "lazy_after_warmup.py").read_text())
     )
     assert (verdict.status, verdict.rule) == (Status.incorrect, "timing-spot-check"), verdict.message
+
+
+def test_both_sides_run_in_full_fp32(worker: WorkerClient) -> None:
+    """TF32 off in the runner as in the judge (Hopper's cuDNN defaults to TF32, which misses the fp32
+    tolerance); a candidate that turns it back on is caught by the runner's snapshot."""
+    probe_flags = (
+        "import torch\n"
+        "print('FLAGS', torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32,"
+        " torch.get_float32_matmul_precision())\n"
+        "class ModelNew(torch.nn.Module):\n    def forward(self, x):\n        return torch.clamp_min(x, 0.0)\n"
+    )
+    config = SandboxConfig(**FAST, timing=False, skip_guard=True)  # type: ignore[arg-type]
+    verdict = Sandbox(config, worker=worker)(relu(), Candidate(source=probe_flags))
+    assert verdict.status == Status.ok, verdict.message
+    assert "FLAGS False False highest" in verdict.log
+    enable = probe_flags.replace("class ModelNew", "torch.backends.cudnn.allow_tf32 = True\nclass ModelNew")
+    verdict = Sandbox(config, worker=worker)(relu(), Candidate(source=enable))
+    assert (verdict.status, verdict.rule) == (Status.rejected, "torch-patched"), verdict.message

@@ -100,6 +100,9 @@ def runner_main(
                       ("CUDA_CACHE_PATH", "nv_cache")):  # fmt: skip
         os.environ[name] = os.path.join(workdir, sub)
     report, seal = _walls(job, workdir, exchange)
+    from kernelwright.sandbox.precision import use_full_fp32
+
+    use_full_fp32()  # as the judge's reference runs
     if job.device == "cuda":
         import torch
 

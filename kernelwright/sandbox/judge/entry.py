@@ -10,6 +10,7 @@ from typing import Any
 from kernelwright.sandbox.config import WorkerJob, WorkerLimits
 from kernelwright.sandbox.judge.link import RunnerLink
 from kernelwright.sandbox.judge.protocol import Judge
+from kernelwright.sandbox.precision import use_full_fp32
 from kernelwright.sandbox.wire import Channel
 
 
@@ -25,6 +26,7 @@ def run(
     import torch
 
     parsed = WorkerJob.model_validate(job)
+    use_full_fp32()
     if parsed.device == "cuda":
         torch.cuda.init()
         torch.cuda.set_device(0)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from kernelwright.contracts import GPUIdentity
 from kernelwright.errors import ConfigError
+from kernelwright.gpu.arch import arch_for_capability
 from kernelwright.gpu.nvml import list_gpus
 from kernelwright.gpu.specs import lookup_spec
 
@@ -60,7 +61,7 @@ def local_target(spec: str, arch: str, *, option: str = "--gpus") -> Target:
             f"{option} {spec} mixes GPU models ({', '.join(sorted(names))}); batch one model at a time."
         )
     gpu = found[indices[0]]
-    own_arch = f"sm_{gpu.compute_capability.replace('.', '')}" if gpu.compute_capability else arch
+    own_arch = arch_for_capability(gpu.compute_capability) if gpu.compute_capability else arch
     return Target(
         compile_only=False,
         arch=own_arch,
@@ -91,6 +92,7 @@ def gpu_facts(gpu: GPUIdentity | None, arch: str, *, compile_only: bool) -> str:
     facts = [f"{gpu.name}"]
     if gpu.compute_capability:
         facts.append(f"compute capability {gpu.compute_capability}")
+    facts.append(f"kernels are compiled with NVRTC for {arch}")
     if gpu.sm_count:
         facts.append(f"{gpu.sm_count} SMs")
     if gpu.memory_mib:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pydantic import BaseModel, Field
 
 from kernelwright.contracts import Candidate, GPUIdentity, Metric, Profile, Roofline, Task, Verdict
+from kernelwright.gpu.arch import arch_for_capability
 from kernelwright.gpu.nvml import gpu_identity
 from kernelwright.gpu.occupancy import Occupancy
 from kernelwright.gpu.specs import GPUSpec, lookup_spec
@@ -129,7 +130,7 @@ def _arch_of(gpu: GPUIdentity | None, configured: str | None) -> str:
     if configured:
         return configured
     if gpu is not None and gpu.compute_capability:
-        return "sm_" + gpu.compute_capability.replace(".", "")
+        return arch_for_capability(gpu.compute_capability)
     return "sm_90"
 
 

@@ -11,6 +11,7 @@ import time
 from typing import Any
 
 from kernelwright.contracts import Candidate, Status, Task, TimingStats, Verdict, speedup
+from kernelwright.gpu.arch import arch_for_capability
 from kernelwright.gpu.availability import require_gpu
 from kernelwright.interfaces import BaselineCache
 from kernelwright.sandbox.config import SandboxConfig, WorkerJob, WorkerLimits
@@ -27,7 +28,7 @@ def _gpu_identity(index: int) -> tuple[str | None, str | None]:
     if index >= len(gpus):
         return None, None
     gpu = gpus[index]
-    arch = f"sm_{gpu.compute_capability.replace('.', '')}" if gpu.compute_capability else None
+    arch = arch_for_capability(gpu.compute_capability) if gpu.compute_capability else None
     return gpu.name, arch
 
 

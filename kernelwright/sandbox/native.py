@@ -16,6 +16,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from kernelwright.gpu.arch import arch_for
 from kernelwright.sandbox.build.compile import CompileConfig, CompileResult, compile_cuda
 from kernelwright.sandbox.runner.kernel_params import (
     KernelArgumentError,
@@ -116,7 +117,8 @@ def _device_arch(device: int) -> str:
     import torch
 
     major, minor = torch.cuda.get_device_capability(device)
-    return f"sm_{major}{minor}"
+    # The same target the parent compiled (and cached) for this GPU: sm_90a on Hopper.
+    return arch_for(major, minor)
 
 
 def _torch_context(device: int) -> Any:

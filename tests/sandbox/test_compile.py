@@ -224,3 +224,27 @@ def test_includes_that_could_read_host_files_are_refused(include: str, tmp_path:
 def test_standard_headers_in_quotes_or_brackets_are_fine() -> None:
     source = '#include "cuda_fp16.h"\n#include <cuda_bf16.h>\nextern "C" __global__ void k(__half* h) { h[0] = __float2half(1.f); }\n'
     assert compile_cuda(source).ok
+
+
+@pytest.mark.skipif(nvcc_path() is None, reason="nvcc is not installed here")
+def test_nvcc_inside_the_runner_stays_in_its_process_group() -> None:
+    """isolate=False is the runner's setting: nvcc must stay in the candidate's process group, which
+    the fork server kills whole; outside, it gets a session of its own for its timeout."""
+    import os
+    import subprocess
+
+    source = 'extern "C" __global__ void k(float* x) { x[0] = 2.f; }\n'
+    seen: list[bool] = []
+    real_run = subprocess.run
+
+    def recording_run(*args: object, **kwargs: object) -> object:
+        if args and isinstance(args[0], list) and "-cubin" in args[0]:  # the compiles, not version probes
+            seen.append(bool(kwargs.get("start_new_session")))
+        return real_run(*args, **kwargs)  # type: ignore[call-overload]
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(subprocess, "run", recording_run)
+        for isolate in (False, True):
+            config = CompileConfig(backend="nvcc", isolate=isolate)
+            assert compile_cuda(source + f"// {os.getpid()} {isolate}\n", config=config).ok
+    assert seen == [False, True]

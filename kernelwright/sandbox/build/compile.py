@@ -203,8 +203,15 @@ def _compile_nvcc(source: str, arch: str, options: Sequence[str], config: Compil
         if config.line_info:
             cmd.insert(1, "-lineinfo")
         try:
+            # Outside the sandbox nvcc gets a session of its own, so its timeout kills it alone; inside
+            # the runner (isolate=False) it stays in the candidate's process group, which the fork
+            # server kills whole, and whose walls refuse a signal to any other group.
             proc = subprocess.run(
-                cmd, cwd=tmp, capture_output=True, timeout=config.nvcc_timeout_s, start_new_session=True
+                cmd,
+                cwd=tmp,
+                capture_output=True,
+                timeout=config.nvcc_timeout_s,
+                start_new_session=config.isolate,
             )
         except subprocess.TimeoutExpired:
             msg = f"nvcc did not finish within {config.nvcc_timeout_s:.0f} s."

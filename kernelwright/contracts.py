@@ -181,6 +181,7 @@ class Verdict(Record):
     isolation: list[str] = Field(
         default_factory=list, description="The walls that were up around the runner."
     )
+    precision: str | None = Field(None, description="What the reference and candidate ran at, e.g. TF32 off.")
     timing_check: TimingCheck | None = None
 
     @property
@@ -260,6 +261,9 @@ class LLMCall(Record):
     cost_usd: float = 0.0
     error: str | None = None
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    finish_reason: str | None = Field(
+        None, description="Why the endpoint stopped: 'stop', 'length' (cut off at the output cap) ..."
+    )
 
 
 class ChatReply(Record):
@@ -271,6 +275,7 @@ class ChatReply(Record):
     cost_usd: float = 0.0
     latency_s: float = 0.0
     model: str = ""
+    finish_reason: str | None = None
 
 
 # ---------------------------------------------------------------- what the store reads back

@@ -312,6 +312,7 @@ def test_both_sides_run_in_full_fp32(worker: WorkerClient) -> None:
     verdict = Sandbox(config, worker=worker)(relu(), Candidate(source=probe_flags))
     assert verdict.status == Status.ok, verdict.message
     assert "FLAGS False False highest" in verdict.log
+    assert verdict.precision == "fp32 (TF32 off)"
     enable = probe_flags.replace("class ModelNew", "torch.backends.cudnn.allow_tf32 = True\nclass ModelNew")
     verdict = Sandbox(config, worker=worker)(relu(), Candidate(source=enable))
     assert (verdict.status, verdict.rule) == (Status.rejected, "torch-patched"), verdict.message

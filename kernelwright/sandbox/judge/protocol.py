@@ -30,6 +30,7 @@ from kernelwright.sandbox.judge.link import Limit, RunnerLink, violation
 from kernelwright.sandbox.judge.reference import Reference
 from kernelwright.sandbox.judge.replies import call_ms, read_outputs
 from kernelwright.sandbox.judge.timing_check import cross_check, overhead_of, require_consistent, timing_stats
+from kernelwright.sandbox.precision import PRECISION
 from kernelwright.sandbox.tensors import clone_values, digest, same_values, tensor_bytes
 from kernelwright.sandbox.timer import Timer
 from kernelwright.sandbox.wire import read_values, remove_files, write_values
@@ -96,6 +97,7 @@ class Judge:
         verdict.trials = self.trials
         verdict.device = self.job.device
         verdict.isolation = self.isolation
+        verdict.precision = PRECISION
         if self.device.type == "cuda":
             extra["gpu_name"] = verdict.gpu_name = torch.cuda.get_device_name(0)
         verdict.elapsed_s.update(self.elapsed)

@@ -4,6 +4,7 @@ Every probe comes from the stage that owns it (NVML and ncu from the profiler, N
 the sandbox, LLM settings from the agents, the store URL from the store) and none of them raises:
 the doctor reports what it finds. It never initialises CUDA, never opens the store and never shows
 an API key, only whether one is set. The sandbox's OS walls are tried in a throwaway child process.
+A configured LLM endpoint gets one cheap call (a one-token completion) unless `offline`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, Field
 
+from kernelwright.agents.endpoint_probe import EndpointCheck
 from kernelwright.contracts import GPUIdentity
 
 T = TypeVar("T")
@@ -53,6 +55,9 @@ class DoctorReport(BaseModel):
     )
     llm: dict[str, Any] = Field(
         default_factory=dict, description="Per-role settings; keys only as set/unset."
+    )
+    endpoints: list[EndpointCheck] = Field(
+        default_factory=list, description="What each LLM endpoint answered (none when --offline)."
     )
     db_url: str = Field("", description="Store URL with the password hidden.")
     missing: list[str] = Field(default_factory=list)
@@ -107,8 +112,26 @@ def _llm(env: Mapping[str, str] | None) -> tuple[dict[str, Any], list[str]]:
     return config.describe(), config.missing()
 
 
-def diagnose(db: str | None = None, env: Mapping[str, str] | None = None) -> DoctorReport:
-    """Probes the machine and the settings. `db` is the --db option; `env` defaults to os.environ."""
+def check_endpoints(env: Mapping[str, str] | None) -> list[EndpointCheck]:
+    """One call per distinct (base URL, model): the Coder and Judge often share both."""
+    from kernelwright.agents.config import ROLES, LLMConfig, Role
+    from kernelwright.agents.endpoint_probe import probe_endpoint
+
+    config = LLMConfig.from_env(env)
+    if config.missing():
+        return []
+    by_endpoint: dict[tuple[str, str], list[Role]] = {}
+    for role in ROLES:
+        rc = config.for_role(role)
+        by_endpoint.setdefault((rc.base_url or "", rc.model or ""), []).append(role)
+    return [probe_endpoint(config.for_role(roles[0]), roles) for roles in by_endpoint.values()]
+
+
+def diagnose(
+    db: str | None = None, env: Mapping[str, str] | None = None, *, offline: bool = False
+) -> DoctorReport:
+    """Probes the machine and the settings. `db` is the --db option; `env` defaults to os.environ;
+    `offline` skips the call to the LLM endpoint."""
     from kernelwright.gpu.nvml import list_gpus
     from kernelwright.sandbox.build.compile import nvcc_version, nvrtc_version
     from kernelwright.store.engine import display_url
@@ -131,9 +154,14 @@ def diagnose(db: str | None = None, env: Mapping[str, str] | None = None) -> Doc
         llm=llm,
         db_url=display_url(_db_url(db, env)),
     )
+    if not offline:
+        report.endpoints = _probe("the LLM endpoint", lambda: check_endpoints(env), [], problems)
     store_problem = store_url_problem(_db_url(db, env))
     report.missing = (
-        missing_pieces(report, llm_missing) + ([store_problem] if store_problem else []) + problems
+        missing_pieces(report, llm_missing)
+        + [e.problem for e in report.endpoints if e.problem]
+        + ([store_problem] if store_problem else [])
+        + problems
     )
     report.notes = optional_notes(report)
     return report
@@ -169,7 +197,8 @@ def missing_pieces(report: DoctorReport, llm_missing: list[str]) -> list[str]:
     missing = []
     if not report.gpus:
         missing.append(
-            "No NVIDIA GPU is visible: NVML found no device (no driver, or no GPU on this machine)."
+            "No NVIDIA GPU is visible: NVML found no device (no driver, or no GPU on this machine); "
+            "`optimize --compile-only` still runs the agents here, compiling candidates on the CPU."
         )
     elif report.torch is not None and report.torch_cuda is None:
         missing.append(f"torch {report.torch} is a CPU-only build: install a CUDA build of torch.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+from kernelwright.agents.token_estimate import estimate_messages
 from kernelwright.contracts import ChatReply
 from kernelwright.interfaces import ChatClient
 
@@ -35,7 +36,9 @@ class Budget:
         max_minutes: float | None = None,
         spent_usd: float = 0.0,
         spent_tokens: int = 0,
+        output_cap: int | None = None,
     ):
+        self.output_cap = output_cap
         self.max_usd = max_usd
         self.max_tokens = max_tokens
         self.max_minutes = max_minutes
@@ -47,7 +50,16 @@ class Budget:
     def elapsed_minutes(self) -> float:
         return (time.monotonic() - self.started) / 60
 
-    def check(self) -> None:
+    def check(self, messages: list[dict[str, str]] | None = None) -> None:
+        """Raises BudgetExceeded when a limit is reached, or when the next call (`messages`), at its
+        worst (its estimated prompt plus the whole output cap), would cross the token budget."""
+        if self.max_tokens is not None and messages is not None:
+            worst = estimate_messages(messages) + (self.output_cap or 0)
+            if self.spent_tokens + worst > self.max_tokens:
+                raise BudgetExceeded(
+                    f"Stopped at the token budget: {self.spent_tokens} used of {self.max_tokens}, and the "
+                    f"next call could take {worst} more (its prompt and output cap)."
+                )
         if self.max_usd is not None and self.spent_usd >= self.max_usd:
             raise BudgetExceeded(
                 f"Stopped at the dollar budget: ${self.spent_usd:.4f} spent of ${self.max_usd:g}."
@@ -72,7 +84,7 @@ class MeteredClient:
         self.budget = budget
 
     async def complete(self, messages: list[dict[str, str]]) -> ChatReply:
-        self.budget.check()
+        self.budget.check(messages)
         reply = await self.inner.complete(messages)
         self.budget.charge(reply)
         return reply

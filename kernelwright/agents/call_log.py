@@ -44,5 +44,6 @@ class LoggedClient:
                 latency_s=reply.latency_s,
                 cost_usd=reply.cost_usd,
                 error=error,
+                finish_reason=reply.finish_reason,
             )
         )

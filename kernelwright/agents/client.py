@@ -1,9 +1,11 @@
-"""The LLM client for one role, on the openai SDK: any OpenAI-compatible chat-completions endpoint.
+"""The LLM client for one role, on the openai SDK: any OpenAI-compatible chat-completions endpoint
+(hosted APIs, or llama.cpp / vLLM / Ollama on a local port).
 
-Retries: the SDK's own (`max_retries`) already retries 408/409/429/5xx, connection errors and
-timeouts with exponential backoff and honours Retry-After, so this module does not add a second
-layer; one `complete()` is one call however many HTTP requests it took. Writing each call to the
-store is agents/call_log.py's job, not the HTTP client's.
+Retries are this module's own (the SDK's are off): 408/409/429/5xx and connection errors are retried
+with exponential backoff, honouring Retry-After; a read timeout is never retried, because the server
+was generating and a retry would generate the whole reply again from scratch (a slow local model
+would then time out N times over). One `complete()` is one call however many HTTP requests it took.
+Writing each call to the store is agents/call_log.py's job, not the HTTP client's.
 """
 
 from __future__ import annotations
@@ -14,27 +16,20 @@ from typing import Any
 
 import openai
 
+from kernelwright.agents.client_errors import LLMError, describe_error, retry_delay_s
 from kernelwright.agents.config import Role, RoleConfig
+from kernelwright.agents.endpoints import output_cap_parameter
 from kernelwright.agents.prices import PriceTable
 from kernelwright.contracts import ChatReply
-from kernelwright.errors import KernelwrightError
 
+__all__ = ["LLMError", "OpenAIChatClient"]
 
-class LLMError(KernelwrightError):
-    """An LLM call failed after the SDK's retries. `transient` is False for errors a retry cannot fix
-    (bad key, unknown model, bad request): the loop stops the run on those. `latency_s` is how long
-    the call took before it failed (what its log row records)."""
-
-    exit_code = 4
-
-    def __init__(self, message: str, *, transient: bool, latency_s: float = 0.0):
-        super().__init__(message)
-        self.transient = transient
-        self.latency_s = latency_s
+# The SDK refuses to start without a key; servers that need none (llama.cpp, vLLM, Ollama) ignore it.
+_NO_KEY = "none"
 
 
 class OpenAIChatClient:
-    """One role's endpoint: concurrency limit, per-call timeout, SDK retries, cost."""
+    """One role's endpoint: concurrency limit, per-call timeout, retries, cost."""
 
     def __init__(
         self,
@@ -54,7 +49,7 @@ class OpenAIChatClient:
         self.semaphore = semaphore or asyncio.Semaphore(4)
         key = config.api_key.get_secret_value() if config.api_key else ""
         self._sdk = openai.AsyncOpenAI(
-            base_url=config.base_url, api_key=key, timeout=config.timeout_s, max_retries=config.max_retries
+            base_url=config.base_url, api_key=key or _NO_KEY, timeout=config.timeout_s, max_retries=0
         )
 
     async def aclose(self) -> None:
@@ -67,24 +62,16 @@ class OpenAIChatClient:
         if self.config.reasoning_effort is not None:
             opts["reasoning_effort"] = self.config.reasoning_effort
         if self.config.max_tokens is not None:
-            opts["max_completion_tokens"] = self.config.max_tokens
+            opts[output_cap_parameter(self.config.base_url or "", self.model)] = self.config.max_tokens
         return opts
 
     async def complete(self, messages: list[dict[str, str]]) -> ChatReply:
         async with self.semaphore:
             start = time.monotonic()
-            try:
-                resp = await self._sdk.chat.completions.create(
-                    model=self.model,
-                    messages=messages,  # type: ignore[arg-type]
-                    **self._request_options(),
-                )
-            except openai.OpenAIError as err:
-                error = _describe_error(err, self.role, self.config)
-                error.latency_s = time.monotonic() - start
-                raise error from err
+            resp = await self._create(messages, start)
             latency = time.monotonic() - start
-        text = (resp.choices[0].message.content or "") if resp.choices else ""
+        choice = resp.choices[0] if resp.choices else None
+        text = (choice.message.content or "") if choice else ""
         usage = resp.usage
         tokens_in = int(usage.prompt_tokens or 0) if usage else 0
         tokens_out = int(usage.completion_tokens or 0) if usage else 0
@@ -95,26 +82,22 @@ class OpenAIChatClient:
             cost_usd=self.prices.cost_usd(self.model, tokens_in, tokens_out),
             latency_s=latency,
             model=self.model,
+            finish_reason=str(choice.finish_reason) if choice and choice.finish_reason else None,
         )
 
-
-def _describe_error(err: openai.OpenAIError, role: str, config: RoleConfig) -> LLMError:
-    where = f"The {role} endpoint {config.base_url} (model {config.model})"
-    tries = config.max_retries + 1
-    if isinstance(err, openai.APITimeoutError):
-        return LLMError(
-            f"{where} did not answer within {config.timeout_s:g} s, {tries} tries.", transient=True
-        )
-    if isinstance(err, openai.APIConnectionError):
-        return LLMError(f"Cannot reach {where[0].lower()}{where[1:]} after {tries} tries.", transient=True)
-    if isinstance(err, openai.AuthenticationError | openai.PermissionDeniedError):
-        return LLMError(f"{where} refused the API key (HTTP {err.status_code}).", transient=False)
-    if isinstance(err, openai.NotFoundError):
-        return LLMError(f"{where} answered 404: wrong base URL or unknown model.", transient=False)
-    if isinstance(err, openai.RateLimitError | openai.InternalServerError):
-        return LLMError(
-            f"{where} kept failing with HTTP {err.status_code} after {tries} tries.", transient=True
-        )
-    if isinstance(err, openai.APIStatusError):
-        return LLMError(f"{where} rejected the request with HTTP {err.status_code}.", transient=False)
-    return LLMError(f"{where} failed: {type(err).__name__}.", transient=True)
+    async def _create(self, messages: list[dict[str, str]], start: float) -> Any:
+        for attempt in range(self.config.max_retries + 1):
+            try:
+                return await self._sdk.chat.completions.create(
+                    model=self.model,
+                    messages=messages,  # type: ignore[arg-type]
+                    **self._request_options(),
+                )
+            except openai.OpenAIError as err:
+                delay = retry_delay_s(err, attempt)
+                if delay is None or attempt == self.config.max_retries:
+                    error = describe_error(err, self.role, self.config, tries=attempt + 1)
+                    error.latency_s = time.monotonic() - start
+                    raise error from err
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable: the last try returns or raises")

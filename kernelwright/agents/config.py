@@ -1,8 +1,10 @@
 """LLM settings per role (Coder, Judge): defaults < environment < explicit overrides.
 
 OPENAI_BASE_URL / OPENAI_API_KEY are the defaults for both roles; KERNELWRIGHT_MODEL sets the model
-of both; KERNELWRIGHT_{CODER,JUDGE}_{MODEL,BASE_URL,API_KEY} override one role. Keys are SecretStr
-so that no repr, log line or stored config ever shows them.
+of both; KERNELWRIGHT_{CODER,JUDGE}_{MODEL,BASE_URL,API_KEY} override one role. Client limits:
+KERNELWRIGHT_LLM_TIMEOUT (s), KERNELWRIGHT_LLM_RETRIES, KERNELWRIGHT_LLM_CONCURRENCY,
+KERNELWRIGHT_MAX_OUTPUT_TOKENS, and KERNELWRIGHT_NO_API_KEY=1 for a server that needs no key. Keys
+are SecretStr so that no repr, log line or stored config ever shows them.
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ import os
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, ValidationError
+
+from kernelwright.agents.endpoints import is_local
+from kernelwright.errors import ConfigError
 
 Role = Literal["coder", "judge"]
 ROLES: tuple[Role, Role] = ("coder", "judge")
@@ -38,15 +43,20 @@ class RoleConfig(BaseModel):
         3, ge=0, description="Retries on 429, 5xx, connection errors and timeouts (SDK backoff)."
     )
     max_tokens: int | None = Field(
-        None, description="Cap on completion tokens per call; None: endpoint default."
+        None, ge=1, description="Cap on completion tokens per call; None: endpoint default."
     )
+    key_required: bool = Field(True, description="False for a server that needs no API key (--no-api-key).")
+
+    def needs_key(self) -> bool:
+        """A server on this machine (llama.cpp, vLLM, Ollama) is trusted to need none."""
+        return self.key_required and not is_local(self.base_url)
 
     def missing(self) -> list[str]:
         """Names of the settings this role cannot run without."""
         out = []
         if not self.base_url:
             out.append("base URL")
-        if self.api_key is None or not self.api_key.get_secret_value():
+        if self.needs_key() and (self.api_key is None or not self.api_key.get_secret_value()):
             out.append("API key")
         if not self.model:
             out.append("model")
@@ -62,6 +72,7 @@ class RoleConfig(BaseModel):
             "reasoning_effort": self.reasoning_effort,
             "timeout_s": self.timeout_s,
             "max_retries": self.max_retries,
+            "max_tokens": self.max_tokens,
         }
 
 
@@ -72,7 +83,9 @@ class LLMConfig(BaseModel):
 
     coder: RoleConfig = Field(default_factory=RoleConfig, description="The model that writes kernels.")
     judge: RoleConfig = Field(default_factory=RoleConfig, description="The model that diagnoses and plans.")
-    max_concurrency: int = Field(4, ge=1, description="LLM calls in flight at once, per role client.")
+    max_concurrency: int = Field(
+        4, ge=1, description="LLM calls in flight at once, per endpoint (a base URL)."
+    )
     prices_path: str | None = Field(
         None,
         description="Extra price table (JSON: model -> {input_per_mtok, output_per_mtok}); env KERNELWRIGHT_PRICES.",
@@ -85,14 +98,25 @@ class LLMConfig(BaseModel):
         Overrides: `model` (both roles), `base_url` (both), `api_key` (both), `coder_model`,
         `judge_model`, `coder_base_url`, `judge_base_url`, `coder_api_key`, `judge_api_key`,
         `coder_temperature`, `judge_temperature`, `coder_reasoning_effort`, `judge_reasoning_effort`,
-        `timeout_s`, `max_retries`, `max_concurrency`, `prices_path`. None values are ignored.
+        `timeout_s`, `max_retries`, `max_tokens`, `no_api_key`, `max_concurrency`, `prices_path`.
+        None values are ignored.
         """
         env = os.environ if env is None else env
         ov = {k: v for k, v in overrides.items() if v is not None}
-        roles = {role: _role_from(env, ov, role) for role in ROLES}
+        for name, var in _ENV_LIMITS.items():
+            if name not in ov and env.get(var):
+                ov[name] = env[var]
         prices = ov.get("prices_path") or env.get("KERNELWRIGHT_PRICES") or None
         extra = {"max_concurrency": ov["max_concurrency"]} if "max_concurrency" in ov else {}
-        return cls(coder=roles["coder"], judge=roles["judge"], prices_path=prices, **extra)
+        try:
+            roles = {role: _role_from(env, ov, role) for role in ROLES}
+            return cls(coder=roles["coder"], judge=roles["judge"], prices_path=prices, **extra)
+        except ValidationError as err:  # a bad environment value is the user's, said in one sentence
+            problem = err.errors()[0]
+            env_names = ", ".join(_ENV_LIMITS.values())
+            raise ConfigError(
+                f"LLM setting {problem['loc'][-1]}: {problem['msg']} (check {env_names})."
+            ) from None
 
     def for_role(self, role: Role) -> RoleConfig:
         return self.coder if role == "coder" else self.judge
@@ -108,6 +132,16 @@ class LLMConfig(BaseModel):
             "max_concurrency": self.max_concurrency,
             "prices_path": self.prices_path,
         }
+
+
+# Client limits that the environment sets for both roles when no option does.
+_ENV_LIMITS = {
+    "timeout_s": "KERNELWRIGHT_LLM_TIMEOUT",
+    "max_retries": "KERNELWRIGHT_LLM_RETRIES",
+    "max_tokens": "KERNELWRIGHT_MAX_OUTPUT_TOKENS",
+    "max_concurrency": "KERNELWRIGHT_LLM_CONCURRENCY",
+    "no_api_key": "KERNELWRIGHT_NO_API_KEY",
+}
 
 
 def _first(*values: Any) -> Any:
@@ -145,4 +179,6 @@ def _role_from(env: Mapping[str, str], ov: dict[str, Any], role: Role) -> RoleCo
     for name in ("timeout_s", "max_retries", "max_tokens"):
         if name in ov:
             fields[name] = ov[name]
+    if "no_api_key" in ov:
+        fields["key_required"] = str(ov["no_api_key"]).lower() in {"0", "false", "no", ""}
     return RoleConfig(**fields)

@@ -60,13 +60,14 @@ def attempt_summary(attempt: Attempt) -> str:
     return text
 
 
-def history(attempts: Sequence[Attempt]) -> str:
-    """One line per attempt, oldest first, the most recent MAX_HISTORY_LINES kept."""
+def history(attempts: Sequence[Attempt], max_lines: int = MAX_HISTORY_LINES) -> str:
+    """One line per attempt, oldest first, the most recent `max_lines` kept."""
     if not attempts:
         return "No attempts yet."
     lines = [attempt_summary(a) for a in attempts]
-    if len(lines) > MAX_HISTORY_LINES:
-        lines = [f"({len(lines) - MAX_HISTORY_LINES} earlier attempts omitted)", *lines[-MAX_HISTORY_LINES:]]
+    if len(lines) > max_lines:
+        kept = lines[-max_lines:] if max_lines > 0 else []
+        lines = [f"({len(lines) - max_lines} earlier attempts omitted)", *kept]
     return "\n".join(lines)
 
 

@@ -48,6 +48,7 @@ async def optimize_task(
         max_minutes=config.max_minutes,
         spent_usd=spent_usd,
         spent_tokens=spent_tokens,
+        output_cap=config.max_output_tokens,
     )
     run = _Run(
         task,
@@ -64,14 +65,14 @@ async def optimize_task(
     )
     state = LoopState.load(store, run_id, task.key, config.candidates)
     judge_agent = Judge(MeteredClient(judge, budget))
-    status, message = "done", f"Finished {config.rounds} rounds."
+    status, message = "done", f"Finished {rounds_text(config.rounds)}."
     try:
         for rnd in range(config.rounds):
             missing = state.missing_slots(rnd)
             if not missing:
                 continue
             _check_stop(state, config, target)
-            plan = await plan_round(rnd, task, state, judge_agent, target.facts)
+            plan = await plan_round(rnd, task, state, judge_agent, target.facts, config.prompt_tokens)
             run.emit(LoopEvent("round", rnd, text=plan.mode))
             outcomes = await asyncio.gather(
                 *(run.slot(state, rnd, k, plan) for k in missing), return_exceptions=True
@@ -81,7 +82,7 @@ async def optimize_task(
         if target.compile_only:
             status, message = (
                 "done",
-                f"No candidate compiled cleanly and passed the guard in {config.rounds} rounds.",
+                f"No candidate compiled cleanly and passed the guard in {rounds_text(config.rounds)}.",
             )
     except StopRun as stop:
         status, message = stop.status, str(stop)
@@ -101,6 +102,10 @@ async def optimize_task(
     )
 
 
+def rounds_text(n: int) -> str:
+    return f"{n} round" if n == 1 else f"{n} rounds"
+
+
 def _check_stop(state: LoopState, config: LoopConfig, target: Target) -> None:
     best = state.best()
     if best is None:
@@ -111,7 +116,7 @@ def _check_stop(state: LoopState, config: LoopConfig, target: Target) -> None:
     if roof is not None and roof.sol_pct >= config.sol_target_pct:
         raise StopRun(f"The best kernel reaches {roof.sol_pct:.0f}% of speed of light.", "solved")
     if state.stalled_rounds() >= config.patience:
-        raise StopRun(f"No faster kernel in the last {config.patience} rounds.", "stalled")
+        raise StopRun(f"No faster kernel in the last {rounds_text(config.patience)}.", "stalled")
 
 
 def _raise_first(outcomes: list[BaseException | None], slots: int) -> None:
@@ -151,17 +156,22 @@ class _Run:
         """One candidate: write it (once more with a reminder if malformed), evaluate, store."""
         self.emit(LoopEvent("candidate", rnd, k, "writing"))
         reply = await self.coder.ask(plan.prompt)
+        # The format-reminder retry is stored under its own index (k + K) but is the same candidate
+        # slot to whoever watches: events keep saying `slot`.
+        slot = k
         if reply.code is None:
-            self._record(state, rnd, k, plan, reply.text, malformed_verdict(reply.reason or ""), None)
+            self._record(state, rnd, k, plan, reply.text, malformed_verdict(reply.reason or ""), None, slot)
             k += self.config.candidates
-            self.emit(LoopEvent("candidate", rnd, k, "retrying: " + (reply.reason or "")))
+            self.emit(LoopEvent("candidate", rnd, slot, "retrying: " + (reply.reason or "")))
             reply = await self.coder.retry(reply)
             if reply.code is None:
-                self._record(state, rnd, k, plan, reply.text, malformed_verdict(reply.reason or ""), None)
+                self._record(
+                    state, rnd, k, plan, reply.text, malformed_verdict(reply.reason or ""), None, slot
+                )
                 return
-        self.emit(LoopEvent("candidate", rnd, k, "evaluating"))
+        self.emit(LoopEvent("candidate", rnd, slot, "evaluating"))
         verdict, prof = await self._judge_code(reply)
-        self._record(state, rnd, k, plan, reply.code or "", verdict, prof)
+        self._record(state, rnd, k, plan, reply.code or "", verdict, prof, slot)
 
     async def _judge_code(self, reply: CoderReply) -> tuple[Verdict, Profile | None]:
         candidate = candidate_from_code(reply.code or "", origin="coder")
@@ -184,6 +194,7 @@ class _Run:
         code: str,
         verdict: Verdict,
         prof: Profile | None,
+        slot: int,
     ) -> None:
         attempt = Attempt(
             run_id=self.run_id,
@@ -201,4 +212,4 @@ class _Run:
         if prof is not None and prof.metrics:
             self.store.add_metrics(attempt_id, prof.metrics)
         state.add(Recorded(attempt_id, attempt))
-        self.emit(LoopEvent("attempt", rnd, k, verdict.status.value, attempt))
+        self.emit(LoopEvent("attempt", rnd, slot, verdict.status.value, attempt))

@@ -25,6 +25,12 @@ class LoopConfig(BaseModel):
     max_usd: float | None = Field(None, description="Dollar budget of the run (LLM cost).")
     max_tokens: int | None = Field(None, description="Token budget of the run (in + out).")
     max_minutes: float | None = Field(None, description="Wall-time budget of this invocation, minutes.")
+    max_output_tokens: int | None = Field(
+        None, description="Output cap of one LLM call: the token budget reserves it before each call."
+    )
+    prompt_tokens: int | None = Field(
+        None, description="Size a prompt of either role may reach (estimated); history is trimmed first."
+    )
 
 
 class LoopResult(BaseModel):

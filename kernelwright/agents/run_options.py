@@ -29,6 +29,31 @@ class RunOptions(BaseModel):
     reasoning_effort: str | None = Field(
         None, description="Reasoning effort (low/medium/high) for reasoning models, both roles."
     )
+    llm_timeout: float | None = Field(
+        None, gt=0, description="Seconds one LLM call may take (else KERNELWRIGHT_LLM_TIMEOUT, 300)."
+    )
+    llm_retries: int | None = Field(
+        None,
+        ge=0,
+        description="Retries of an LLM call on 429/5xx/connection errors, never on a read timeout "
+        "(else KERNELWRIGHT_LLM_RETRIES, 3).",
+    )
+    max_output_tokens: int | None = Field(
+        None, ge=1, description="Cap on the tokens of one reply (else KERNELWRIGHT_MAX_OUTPUT_TOKENS)."
+    )
+    llm_concurrency: int | None = Field(
+        None,
+        ge=1,
+        description="LLM calls in flight at once per endpoint; 1 for a server that serves one at a "
+        "time (else KERNELWRIGHT_LLM_CONCURRENCY, 4).",
+    )
+    prompt_tokens: int | None = Field(
+        None,
+        ge=256,
+        description="Estimated tokens a prompt may reach; older attempt history is left out to fit "
+        "a small context.",
+    )
+    no_api_key: bool = Field(False, description="The endpoint needs no API key (implied for localhost).")
     rounds: int = Field(10, ge=1, description="Rounds of Judge + Coder (per task).")
     candidates: int = Field(2, ge=1, description="Candidates per round, written in parallel.")
     patience: int = Field(4, ge=1, description="Stop after this many rounds without a faster kernel.")
@@ -41,7 +66,18 @@ class RunOptions(BaseModel):
 
     def llm(self, env: Mapping[str, str] | None = None) -> LLMConfig:
         """Both roles' endpoints: the environment, overridden by the options that were given."""
-        return LLMConfig.from_env(env, **self.model_dump(include=_LLM_OPTIONS))
+        return LLMConfig.from_env(
+            env,
+            **self.model_dump(include=_LLM_OPTIONS),
+            timeout_s=self.llm_timeout,
+            max_retries=self.llm_retries,
+            max_tokens=self.max_output_tokens,
+            max_concurrency=self.llm_concurrency,
+            no_api_key=True if self.no_api_key else None,
+        )
 
-    def loop(self) -> LoopConfig:
-        return LoopConfig.model_validate(self.model_dump(include=set(LoopConfig.model_fields)))
+    def loop(self, env: Mapping[str, str] | None = None) -> LoopConfig:
+        values = self.model_dump(include=set(LoopConfig.model_fields))
+        # the budget reserves the output cap however it was set (flag or environment)
+        values["max_output_tokens"] = self.llm(env).coder.max_tokens
+        return LoopConfig.model_validate(values)

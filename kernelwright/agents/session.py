@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from kernelwright.agents.call_limit import EndpointLimits
 from kernelwright.agents.config import LLMConfig
 from kernelwright.agents.loop import EventHook, LoopConfig, LoopResult, optimize_task
 from kernelwright.agents.prices import PriceTable
@@ -94,13 +95,15 @@ async def run_optimize(
     *,
     on_event: EventHook | None = None,
     gpu_lock: asyncio.Semaphore | None = None,
+    limits: EndpointLimits | None = None,
 ) -> RunSummary:
-    """Runs or resumes one task; the run row ends with the loop's status ('interrupted' on Ctrl-C)."""
+    """Runs or resumes one task; the run row ends with the loop's status ('interrupted' on Ctrl-C).
+    `limits`: LLM calls in flight per endpoint (a progress view may watch its queue)."""
     require_complete(settings.llm)
     prices = PriceTable.load(settings.llm.prices_path)
     store.add_task(task)
     run_id, loop_config = _open_run(task, settings, target, store)
-    limit = asyncio.Semaphore(settings.llm.max_concurrency)
+    limit = limits or EndpointLimits(settings.llm.max_concurrency)
     clients = open_clients(settings.llm, store, run_id, prices=prices, limit=limit)
     try:
         result = await optimize_task(
@@ -143,3 +146,11 @@ def unpriced_models(llm: LLMConfig) -> list[str]:
     table = PriceTable.load(llm.prices_path)
     models = {llm.coder.model, llm.judge.model} - {None, ""}
     return sorted(m for m in models if m is not None and table.lookup(m) is None)
+
+
+def price_notes(llm: LLMConfig) -> list[str]:
+    """The note `optimize` and `batch` print for each model without a price."""
+    return [
+        f"note: no price known for model {name}; its calls count as $0 (KERNELWRIGHT_PRICES adds prices)."
+        for name in unpriced_models(llm)
+    ]

@@ -10,6 +10,7 @@ import asyncio
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from kernelwright.agents.call_limit import EndpointLimits
 from kernelwright.agents.call_log import LoggedClient
 from kernelwright.agents.client import OpenAIChatClient
 from kernelwright.agents.config import ROLES, LLMConfig
@@ -77,10 +78,25 @@ class RunClients:
 
 
 def open_clients(
-    llm: LLMConfig, store: StoreWriter, run_id: int, *, prices: PriceTable, limit: asyncio.Semaphore
+    llm: LLMConfig,
+    store: StoreWriter,
+    run_id: int,
+    *,
+    prices: PriceTable,
+    limit: asyncio.Semaphore | EndpointLimits,
 ) -> RunClients:
-    """Both roles' endpoints for `run_id`, sharing `limit` (LLM calls in flight at once); each call,
-    answered or failed, is stored as an LLMCall of the run."""
-    http = [OpenAIChatClient(role, llm.for_role(role), prices=prices, semaphore=limit) for role in ROLES]
+    """Both roles' endpoints for `run_id`, each under its endpoint's share of `limit` (LLM calls in
+    flight at once; a plain semaphore is shared by both); each call, answered or failed, is stored as
+    an LLMCall of the run."""
+
+    def limit_of(url: str | None) -> asyncio.Semaphore:
+        return limit.for_url(url) if isinstance(limit, EndpointLimits) else limit
+
+    http = [
+        OpenAIChatClient(
+            role, llm.for_role(role), prices=prices, semaphore=limit_of(llm.for_role(role).base_url)
+        )
+        for role in ROLES
+    ]
     logged = [LoggedClient(c, role=c.role, model=c.model, store=store, run_id=run_id) for c in http]
     return RunClients(coder=logged[0], judge=logged[1], http_clients=http)

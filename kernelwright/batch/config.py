@@ -15,7 +15,9 @@ class BatchConfig(BaseModel):
 
     model_config = {"extra": "forbid"}
 
-    llm_concurrency: int = Field(4, ge=1, description="LLM calls in flight at once, over all tasks.")
+    llm_concurrency: int = Field(
+        4, ge=1, description="LLM calls in flight at once per endpoint, over all tasks."
+    )
     tasks_in_flight: int | None = Field(
         None,
         ge=1,

@@ -6,8 +6,7 @@ Verdicts in tests) and the profiler are handed in (batch/evaluators.py builds th
 
 from __future__ import annotations
 
-import asyncio
-
+from kernelwright.agents.call_limit import EndpointLimits
 from kernelwright.agents.prices import PriceTable
 from kernelwright.agents.session import OptimizeSettings, require_complete
 from kernelwright.agents.wiring import RunClients, open_clients
@@ -24,7 +23,7 @@ def openai_clients(settings: OptimizeSettings, store: Store) -> ClientFactory:
     """One Coder and one Judge client per task run, logging to the store under that run."""
     prices = PriceTable.load(settings.llm.prices_path)
 
-    def make(run_id: int, llm_limit: asyncio.Semaphore) -> RunClients:
+    def make(run_id: int, llm_limit: EndpointLimits) -> RunClients:
         return open_clients(settings.llm, store, run_id, prices=prices, limit=llm_limit)
 
     return make

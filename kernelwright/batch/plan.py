@@ -42,6 +42,10 @@ class BatchPlan:
             **self.settings.loop.model_dump(exclude={"max_minutes"}),
             "compile_only": self.target.compile_only,
         }
+        # Limits added later count only when set, so that batches started before them still resume.
+        for added in ("max_output_tokens", "prompt_tokens"):
+            if loop[added] is None:
+                del loop[added]
         target = self.target
         return {
             "llm": roles,

@@ -71,7 +71,14 @@ class BatchView:
         )
         bar = ProgressBar(total=max(state.total, 1), completed=done, width=60)
         recent = outcome_table(state.outcomes[-RECENT:], "latest tasks")
+        queueing = state.llm_limits.queue_line() if state.llm_limits is not None else None
+        if queueing:
+            return Group(head, Text(queueing, style="yellow"), bar, recent)
         return Group(head, bar, recent)
+
+
+def _tasks(n: int) -> str:
+    return f"{n} task" if n == 1 else f"{n} tasks"
 
 
 def summary_lines(state: BatchState) -> list[str]:
@@ -79,10 +86,10 @@ def summary_lines(state: BatchState) -> list[str]:
     speedups = [o.best_speedup for o in state.outcomes if o.best_speedup is not None]
     faster = sum(1 for s in speedups if s > 1.0)
     lines = [
-        f"batch run {state.batch_run_id}: {len(state.outcomes)} tasks, {len(worked)} run now, "
+        f"batch run {state.batch_run_id}: {_tasks(len(state.outcomes))}, {len(worked)} run now, "
         f"{sum(o.status == 'skipped' for o in state.outcomes)} already done, "
         f"{sum(o.status == 'failed' for o in state.outcomes)} failed.",
-        f"{len(speedups)} tasks with a correct kernel, {faster} faster than eager; "
+        f"{_tasks(len(speedups))} with a correct kernel, {faster} faster than eager; "
         f"LLM ${state.meter.cost_usd:.4f} this session; {_clock(time.monotonic() - state.started)} elapsed.",
     ]
     for o in state.outcomes:

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from kernelwright.agents.call_limit import EndpointLimits
 from kernelwright.agents.loop import optimize_task
 from kernelwright.agents.wiring import RunClients
 from kernelwright.batch.ledger import BatchLedger
@@ -26,9 +27,9 @@ from kernelwright.interfaces import Evaluator, ProfilerFn, Store
 
 class ClientFactory(Protocol):
     """Builds one task-run's Coder and Judge clients; they log calls to the store under run_id and
-    share `llm_limit`, the batch-wide bound on LLM calls in flight."""
+    share `llm_limit`, the batch-wide bound on LLM calls in flight per endpoint."""
 
-    def __call__(self, run_id: int, llm_limit: asyncio.Semaphore) -> RunClients: ...
+    def __call__(self, run_id: int, llm_limit: EndpointLimits) -> RunClients: ...
 
 
 @dataclass
@@ -51,6 +52,7 @@ class BatchState:
     running: set[str] = field(default_factory=set)
     meter: SpendMeter = field(default_factory=SpendMeter)
     started: float = field(default_factory=time.monotonic)
+    llm_limits: EndpointLimits | None = None
 
     @property
     def finished(self) -> int:
@@ -75,7 +77,7 @@ async def _run_one(
     evaluate: Evaluator,
     profile: ProfilerFn | None,
     make_clients: ClientFactory,
-    llm_limit: asyncio.Semaphore,
+    llm_limit: EndpointLimits,
 ) -> TaskOutcome:
     done_run = ledger.finished_task_run(task.key, plan.hash)
     if done_run is not None:
@@ -135,10 +137,10 @@ async def run_batch(
     else:
         ledger.check_resumable(resume_run_id, plan)
         batch_run_id = resume_run_id
-    state = BatchState(batch_run_id=batch_run_id, total=len(plan.tasks))
+    llm_limit = EndpointLimits(plan.config.llm_concurrency)
+    state = BatchState(batch_run_id=batch_run_id, total=len(plan.tasks), llm_limits=llm_limit)
     if on_progress is not None:
         on_progress(state)
-    llm_limit = asyncio.Semaphore(plan.config.llm_concurrency)
     slots = asyncio.Semaphore(plan.config.tasks_at_once(workers))
     # agents wait for GPUs in threads (to_thread): give the loop enough of them
     loop = asyncio.get_running_loop()

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from kernelwright.gpu.arch import check_arch
 from kernelwright.profiler.static import DEFAULT_BLOCK_SIZES, AnalysisReport, analyze_file
 
 
@@ -26,6 +27,7 @@ def analyze(
     as_json: Annotated[bool, typer.Option("--json", help="Print the analysis as JSON.")] = False,
 ) -> None:
     """Compile a candidate's CUDA on the CPU and print registers, spills, memory and occupancy."""
+    check_arch(arch)
     sizes = tuple(block_size) if block_size else DEFAULT_BLOCK_SIZES
     result = analyze_file(candidate, arch=arch, block_sizes=sizes)
     console = Console()

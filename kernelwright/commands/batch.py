@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
-from rich.live import Live
 
 from kernelwright.agents.run_options import RunOptions
+from kernelwright.commands.live import live_view
 from kernelwright.commands.options import DbOption, choose_target, with_run_options
 from kernelwright.contracts import Task
 from kernelwright.errors import ConfigError, KernelwrightError
@@ -39,9 +39,6 @@ def batch(
         str | None, typer.Option("--tasks", help="Only task keys matching this glob, e.g. '*ReLU*'.")
     ] = None,
     gpus: Annotated[str, typer.Option(help="'all' or GPU indices like '0,1'.")] = "all",
-    llm_concurrency: Annotated[
-        int, typer.Option(min=1, help="LLM calls in flight at once, over all tasks.")
-    ] = 4,
     resume: Annotated[int | None, typer.Option("--resume", help="Continue this batch run id.")] = None,
     ray: Annotated[
         str | None, typer.Option("--ray", help="Ray cluster address ('auto', 'ray://host:10001').")
@@ -49,13 +46,13 @@ def batch(
     db: DbOption = None,
 ) -> None:
     """Optimize a whole suite: one evaluation worker per GPU, LLM calls of all tasks in parallel."""
-    from kernelwright.agents.session import OptimizeSettings, require_complete
+    from kernelwright.agents.session import OptimizeSettings, price_notes, require_complete
     from kernelwright.batch.config import BatchConfig
 
     if options.compile_only and ray:
         raise ConfigError("--compile-only runs on this machine's CPU; it cannot be combined with --ray.")
     settings = OptimizeSettings(llm=require_complete(options.llm()), loop=options.loop())
-    config = BatchConfig(llm_concurrency=llm_concurrency)
+    config = BatchConfig(llm_concurrency=settings.llm.max_concurrency)
     the_tasks = _select_tasks(suite, level, tasks)
     target = choose_target(
         options,
@@ -64,6 +61,8 @@ def batch(
         gpus=gpus,
         ray=ray,
     )
+    for line in price_notes(settings.llm):
+        console.print(line, highlight=False)
     _run(the_tasks, settings, config, target, db=db, resume=resume, with_profiler=options.profile)
 
 
@@ -104,7 +103,7 @@ def _run(
         judging = open_pool(target, store, with_profiler=with_profiler)
         state_ref: dict[str, BatchState] = {}
         try:
-            with Live(BatchView(state_ref, len(tasks), judging.pool), console=console, refresh_per_second=2):
+            with live_view(BatchView(state_ref, len(tasks), judging.pool), console, refresh_per_second=2):
                 state = asyncio.run(
                     optimize_suite(
                         tasks, settings, config, target, store, evaluate=judging.pool, profile=judging.profile,

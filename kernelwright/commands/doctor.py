@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from kernelwright.agents.endpoint_probe import EndpointCheck
 from kernelwright.commands.options import DbOption
 from kernelwright.doctor import DoctorReport, IsolationInfo, diagnose
 
@@ -22,10 +23,13 @@ def register(app: typer.Typer) -> None:
 def doctor(
     db: DbOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    offline: Annotated[
+        bool, typer.Option("--offline", help="Do not contact the LLM endpoint (no call is made).")
+    ] = False,
 ) -> None:
     """Check Python, torch, GPUs, compilers, Nsight Compute, the sandbox's OS walls, the LLM endpoint
-    and the store URL."""
-    report = diagnose(db)
+    (one cheap call) and the store URL."""
+    report = diagnose(db, offline=offline)
     if as_json:
         typer.echo(json.dumps(report.model_dump(mode="json") | {"ready": report.ready}, indent=2))
     else:
@@ -50,6 +54,15 @@ def _llm_lines(llm: dict[str, Any]) -> list[tuple[str, str]]:
                 f"API key {settings.get('api_key', 'unset')}",
             )
         )
+    return rows
+
+
+def _endpoint_rows(endpoints: list[EndpointCheck]) -> list[tuple[str, str]]:
+    rows = []
+    for e in endpoints:
+        answer = "[red]failed[/] (see below)" if e.problem else "[green]answered[/]"
+        context = f", context {e.context_tokens} tokens" if e.context_tokens else ""
+        rows.append((f"LLM call ({'+'.join(e.roles)})", f"{escape(e.model)}: {answer}{context}"))
     return rows
 
 
@@ -88,7 +101,7 @@ def _print(report: DoctorReport) -> None:
     table.add_row("ncu", escape(report.ncu.message))
     for label, text in _isolation_rows(report.isolation):
         table.add_row(label, text)
-    for label, text in _llm_lines(report.llm):
+    for label, text in _llm_lines(report.llm) + _endpoint_rows(report.endpoints):
         table.add_row(label, text)
     table.add_row("store", escape(report.db_url))
     console.print(table)

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import json
+import textwrap
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.live import Live
 from rich.markup import escape
 from rich.table import Table
 
 from kernelwright.agents.run_options import RunOptions
+from kernelwright.commands.live import live_view
 from kernelwright.commands.options import DbOption, choose_target, with_run_options
+from kernelwright.commands.paths import writable_folder
 from kernelwright.contracts import Task
 from kernelwright.errors import KernelwrightError
 from kernelwright.gpu.target import Target
@@ -41,26 +43,28 @@ def optimize(
     ] = "kernelwright-out",
 ) -> None:
     """Turn a PyTorch reference into the fastest correct CUDA kernel the agents can find."""
-    from kernelwright.agents.session import OptimizeSettings, require_complete, unpriced_models
+    from kernelwright.agents.session import OptimizeSettings, price_notes, require_complete
     from kernelwright.kernelbench import find_task
 
+    # Everything a user can get wrong is checked before the price note and the first LLM call.
+    the_task = find_task(task)
+    writable_folder(out, "--out")
     target = choose_target(
         options,
         command="optimize",
         instead="use --compile-only to check the endpoint, model and prompts with NVRTC on the CPU",
     )
     llm = require_complete(options.llm())
-    for name in unpriced_models(llm):
-        console.print(
-            f"note: no price known for model {name}; its calls count as $0 (KERNELWRIGHT_PRICES adds prices)."
-        )
+    for line in price_notes(llm):
+        console.print(line, highlight=False)
     settings = OptimizeSettings(llm=llm, loop=options.loop(), out_dir=out, resume_run_id=resume)
-    _run(find_task(task), settings, target, db, with_profiler=options.profile)
+    _run(the_task, settings, target, db, with_profiler=options.profile)
 
 
 def _run(
     task: Task, settings: OptimizeSettings, target: Target, db: str | None, *, with_profiler: bool
 ) -> None:
+    from kernelwright.agents.call_limit import EndpointLimits
     from kernelwright.agents.progress_view import ProgressView
     from kernelwright.agents.session import run_optimize
     from kernelwright.agents.wiring import evaluator_for, profiler_for
@@ -70,20 +74,36 @@ def _run(
     try:
         evaluate = evaluator_for(target, store=store)
         profile = profiler_for() if with_profiler and not target.compile_only else None
-        view = ProgressView(task.key, settings.loop.rounds, settings.loop.candidates)
+        limits = EndpointLimits(settings.llm.max_concurrency)
+        view = ProgressView(
+            task.key,
+            settings.loop.rounds,
+            settings.loop.candidates,
+            compile_only=target.compile_only,
+            limits=limits,
+        )
         try:
-            with Live(view, console=console, refresh_per_second=4, transient=False):
+            with live_view(view, console, refresh_per_second=4):
                 summary = asyncio.run(
-                    run_optimize(task, settings, target, store, evaluate, profile, on_event=view.on_event)
+                    run_optimize(
+                        task,
+                        settings,
+                        target,
+                        store,
+                        evaluate,
+                        profile,
+                        on_event=view.on_event,
+                        limits=limits,
+                    )
                 )
         finally:
             evaluate.close()
     finally:
         store.close()
-    _print_summary(summary)
+    _print_summary(summary, compile_only=target.compile_only)
 
 
-def _print_summary(summary: RunSummary) -> None:
+def _print_summary(summary: RunSummary, *, compile_only: bool) -> None:
     r = summary.result
     totals = f"{r.attempts} attempts, ${r.cost_usd:.4f}, {r.tokens} tokens"
     if r.status == "failed":
@@ -91,14 +111,16 @@ def _print_summary(summary: RunSummary) -> None:
         raise KernelwrightError(r.message, exit_code=4)
     console.print(f"run {r.run_id}: {r.status}. {escape(r.message)} ({totals})", highlight=False)
     if r.best is None:
+        # compile-only never runs a kernel, so it cannot say whether one is correct
+        found = "compiled no kernel" if compile_only else "found no correct kernel"
         raise KernelwrightError(
-            f"Run {r.run_id} found no correct kernel; `kernelwright show {r.run_id}` lists its attempts.",
-            exit_code=1,
+            f"Run {r.run_id} {found}; `kernelwright show {r.run_id}` lists its attempts.", exit_code=1
         )
     v = r.best.verdict
     speed = f", {v.speedup_vs_eager:.2f}x vs eager" if v.speedup_vs_eager is not None else ""
+    what = "compiled" if compile_only else "best"
     console.print(
-        f"best: round {r.best.round}, candidate {r.best.candidate_index}{speed}: {summary.best_path}"
+        f"{what}: round {r.best.round}, candidate {r.best.candidate_index}{speed}: {summary.best_path}"
     )
     for res in v.resources:
         spills = res.spill_stores_bytes + res.spill_loads_bytes
@@ -118,7 +140,7 @@ def show(
     from kernelwright.agents.history import run_history, task_history
     from kernelwright.store import open_store
 
-    store = open_store(db)
+    store = open_store(db, create=False)
     try:
         data = run_history(store, int(ref)) if ref.isdigit() else task_history(store, _task_key(ref))
     finally:
@@ -140,15 +162,25 @@ def _task_key(ref: str) -> str:
         raise
 
 
+def headline(message: str | None, width: int = 160) -> str:
+    """A stored message's first line, shortened at a word boundary (never mid-word) to `width`."""
+    first = (message or "").strip().split("\n", 1)[0]
+    if len(first) <= width:
+        return first
+    short = textwrap.shorten(first, width, placeholder=" …")
+    return short if short != "…" else first[: width - 1] + "…"  # one word longer than `width`
+
+
 def _print_history(data: dict[str, Any]) -> None:
     title = f"run {data['run']['id']} ({data['run']['status']})" if "run" in data else f"task {data['task']}"
     table = Table(title=title)
-    for col in ("run", "round", "cand", "mode", "status", "speedup", "message"):
-        table.add_column(col)
+    for col in ("run", "round", "cand", "mode", "status", "speedup"):
+        table.add_column(col, no_wrap=True)
+    table.add_column("message", overflow="fold")  # wraps between words; never cut to '…' by the width
     for a in data["attempts"]:
         speed = f"{a['speedup_vs_eager']:.2f}x" if a["speedup_vs_eager"] is not None else ""
         table.add_row(str(a["run_id"]), str(a["round"]), str(a["candidate"]), a["mode"], a["status"], speed,
-                      escape((a["message"] or "")[:100]))  # fmt: skip
+                      escape(headline(a["message"])))  # fmt: skip
     console.print(table)
     llm = data["llm"]
     console.print(

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 
 from kernelwright.commands.options import DbOption
+from kernelwright.commands.paths import writable_file, writable_folder
 from kernelwright.contracts import Verdict
 from kernelwright.errors import ConfigError
 
@@ -26,12 +27,12 @@ def leaderboard(
     """Best kernel per task, and correctness, geomean speedup and fast_p per level, GPU and model."""
     from kernelwright.report.build import leaderboard_from_engine
     from kernelwright.report.facts import FactFilter
-    from kernelwright.report.tables import summary_table, task_table, to_csv, to_json
+    from kernelwright.report.tables import summary_tables, task_tables, to_csv, to_json
     from kernelwright.store import open_store
 
     if as_json and as_csv:
         raise ConfigError("Pick one of --json and --csv.")
-    store = open_store(db)
+    store = open_store(db, create=False)
     try:
         board = leaderboard_from_engine(store.engine, FactFilter(gpu_name=gpu, model=model, level=level))
     finally:
@@ -43,8 +44,8 @@ def leaderboard(
     elif not board.tasks:
         console.print("No measured attempts in this store match (compile-only attempts are not ranked).")
     else:
-        console.print(task_table(board.tasks))
-        console.print(summary_table(board.summary))
+        for table in (*task_tables(board.tasks), *summary_tables(board.summary)):
+            console.print(table)
 
 
 def report(
@@ -59,7 +60,8 @@ def report(
     from kernelwright.report.facts import FactFilter
     from kernelwright.store import open_store
 
-    store = open_store(db)
+    writable_file(html, "--html")
+    store = open_store(db, create=False)
     try:
         board = write_html_report(
             store.engine,
@@ -84,7 +86,8 @@ def export(
     from kernelwright.report.export import export_best
     from kernelwright.store import open_store
 
-    store = open_store(db)
+    writable_folder(out, "--out")
+    store = open_store(db, create=False)
     try:
         written = export_best(store, task, out, gpu_name=gpu)
     finally:

@@ -62,7 +62,8 @@ def list_tasks(
     suite: Annotated[
         Path | None, typer.Option(help="A suite folder (KernelBench layout); default: the bundled suite.")
     ] = None,
-    level: Annotated[int | None, typer.Option(help="Only tasks of this level.")] = None,
+    # KernelBench has levels 1-4: another number is a usage error (exit 2), not an empty suite.
+    level: Annotated[int | None, typer.Option(min=1, max=4, help="Only tasks of this level (1-4).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """List the tasks of a suite with their input shapes and parameter counts."""
@@ -85,7 +86,7 @@ def list_tasks(
 
 def _print_listing(tasks: list[Task], errors: list[str], root: str) -> None:
     console = Console(soft_wrap=False)
-    table = Table(title=f"{len(tasks)} tasks in {root}", title_justify="left")
+    table = Table(title=f"{len(tasks)} task{'' if len(tasks) == 1 else 's'} in {root}", title_justify="left")
     for header, justify in (("level", "right"), ("id", "right"), ("name", "left"), ("inputs", "left")):
         table.add_column(header, justify=justify, no_wrap=header != "name", overflow="fold")  # type: ignore[arg-type]
     table.add_column("params", justify="right")

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from kernelwright.contracts import Candidate, Status, Verdict
+from kernelwright.contracts import Candidate, Status, Task, Verdict
 from kernelwright.errors import KernelwrightError
 from kernelwright.gpu.availability import require_gpu
 
@@ -70,17 +70,33 @@ def verify(
         compile_timeout_s=compile_timeout,
         run_timeout_s=run_timeout,
     )
-    with Sandbox(config) as sandbox:
-        verdict = sandbox(the_task, the_candidate)
+    if (syntax := _syntax_verdict(the_task, the_candidate, candidate, allow_torch)) is not None:
+        verdict = syntax
+    else:
+        with Sandbox(config) as sandbox:
+            verdict = sandbox(the_task, the_candidate)
+    verdict = with_cpu_headline(verdict, chosen)
     if as_json:
         sys.stdout.write(verdict.model_dump_json(indent=2) + "\n")
     else:
         render(verdict, Console(), task=the_task.key, candidate=str(candidate))
-    if chosen == "cpu" and verdict.kernel_names and verdict.status == Status.runtime_error:
-        Console(stderr=True).print(
-            "hint: this candidate launches CUDA kernels; they run only with --device cuda."
-        )
     raise typer.Exit(EXIT_CODES[verdict.status])
+
+
+CPU_HINT = (
+    "This candidate launches CUDA kernels, which run only on an NVIDIA GPU: verify it with --device cuda "
+    "there (`kernelwright analyze` compiles it here)."
+)
+
+
+def with_cpu_headline(verdict: Verdict, device: str) -> Verdict:
+    """A kernel candidate run on the CPU fails deep inside its launcher (load_inline's, say, with an
+    IndexError); that error is noise, the reason is the device. Its message (in the table and in
+    --json alike) becomes the hint, and the sandbox's own message moves to the head of the log."""
+    if device != "cpu" or not verdict.kernel_names or verdict.status != Status.runtime_error:
+        return verdict
+    log = f"sandbox message: {verdict.message}\n{verdict.log or ''}".rstrip("\n")
+    return verdict.model_copy(update={"message": CPU_HINT, "log": log})
 
 
 def _device(requested: str | None, has_gpu: bool) -> str:
@@ -108,6 +124,19 @@ def _read_candidate(path: Path) -> Candidate:
     except CandidateSyntaxError:
         build = "native"  # the guard reports the syntax error as a verdict
     return Candidate(source=source, build=build, origin="file")
+
+
+def _syntax_verdict(task: Task, candidate: Candidate, path: Path, allow_torch: bool) -> Verdict | None:
+    """The guard's own verdict for a file that does not parse, naming the user's file: the sandbox
+    does not know the file's name and would say 'candidate.py'. None when the file parses."""
+    from kernelwright.sandbox.build.candidate_source import CandidateSyntaxError, parse_candidate
+    from kernelwright.sandbox.guard.static_check import static_verdict
+
+    try:
+        parse_candidate(candidate.source, filename=str(path))
+    except CandidateSyntaxError:
+        return static_verdict(task, candidate, allow_torch=allow_torch, filename=str(path))
+    return None
 
 
 def _timing_cell(verdict: Verdict) -> str:

@@ -7,6 +7,7 @@ still loads. Finding a task by name looks at file names only, then loads just th
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, Field
@@ -109,7 +110,15 @@ def find_task(name_or_path: str, suite: str | Path | None = None) -> Task:
     by_key = {_suite_key(p): p for p in files}
     if wanted in by_key:
         return load_task(by_key[wanted])
-    for matcher in (lambda p: p.stem == wanted, lambda p: _name_without_id(p.stem) == wanted.lower()):
+    # Exact spellings first; then any case, since `relu` already matches `19_ReLU` regardless of case.
+    lower = wanted.lower()
+    matchers: tuple[Callable[[Path], bool], ...] = (
+        lambda p: p.stem == wanted,
+        lambda p: _suite_key(p).lower() == lower,
+        lambda p: p.stem.lower() == lower,
+        lambda p: _name_without_id(p.stem) == lower,
+    )
+    for matcher in matchers:
         hits = [p for p in files if matcher(p)]
         if len(hits) == 1:
             return load_task(hits[0])

@@ -9,8 +9,9 @@ from html import escape
 from importlib.resources import files
 from string import Template
 
+from kernelwright.gpu.names import short_gpu_names
 from kernelwright.report.leaderboard import FAST_P_THRESHOLDS, Leaderboard, TaskRow, fast_p
-from kernelwright.report.svg import PALETTE, Bar, Series, bar_chart, histogram, line_chart
+from kernelwright.report.svg import NO_CORRECT, PALETTE, Bar, Series, bar_chart, histogram, line_chart
 
 Setup = tuple[str, str]  # (GPU name, coder model)
 
@@ -51,8 +52,10 @@ def _speedup_bars(groups: dict[Setup, list[TaskRow]], colors: dict[Setup, str]) 
                 )
             else:
                 tip = f"{r.task_key} on {setup[0]} ({setup[1]}): no correct kernel in {r.attempts} attempts"
-                bars.append(Bar(r.task_key.split("/")[-1], 0.0, tip, "#c0392b"))
-    return bar_chart(bars, label="Best speedup over eager per task", ref_line=1.0)
+                bars.append(Bar(r.task_key.split("/")[-1], 0.0, tip, NO_CORRECT))
+    return bar_chart(
+        bars, label="Best speedup over eager per task", ref_line=1.0, y_title="speedup (x eager)"
+    )
 
 
 def _fast_p_curve(groups: dict[Setup, list[TaskRow]], colors: dict[Setup, str]) -> str:
@@ -63,17 +66,23 @@ def _fast_p_curve(groups: dict[Setup, list[TaskRow]], colors: dict[Setup, str]) 
         points = [(p, fast_p(rows, p)) for p in ps]
         tips = [f"{setup[0]} / {setup[1]}: fast_{p:.2f} = {v:.2f}" for p, v in points]
         series.append(Series(f"{setup[0]} / {setup[1]}", points, tips, colors[setup]))
-    return line_chart(series, label="fast_p curve", x_label="p (speedup threshold over eager)")
+    return line_chart(
+        series, label="fast_p curve", x_label="p (speedup threshold, x eager)", y_title="share of tasks"
+    )
 
 
 def _level_geomeans(board: Leaderboard, colors: dict[Setup, str]) -> str:
+    # Compact names whole ('L1 H100', 'all A100'), never a cut that reads as another GPU ('NVIDIA H10').
+    short = short_gpu_names((s.gpu_name for s in board.summary), compact=True)
     bars = [
-        Bar(f"L{s.level} {s.gpu_name[:10]}", s.geomean_speedup or 0.0,
+        Bar(f"{'all' if s.level == 'all' else 'L' + s.level} {short[s.gpu_name]}", s.geomean_speedup or 0.0,
             f"{s.gpu_name} / {s.model}, level {s.level}: geomean {s.geomean_speedup or 0:.3g}x over "
             f"{s.correct} correct of {s.tasks} tasks", colors.get((s.gpu_name, s.model), PALETTE[0]))
         for s in board.summary
     ]  # fmt: skip
-    return bar_chart(bars, label="Geometric-mean speedup per level", ref_line=1.0)
+    return bar_chart(
+        bars, label="Geometric-mean speedup per level", ref_line=1.0, y_title="geomean (x eager)"
+    )
 
 
 def _rounds_curve(groups: dict[Setup, list[TaskRow]], colors: dict[Setup, str]) -> str:
@@ -91,7 +100,7 @@ def _rounds_curve(groups: dict[Setup, list[TaskRow]], colors: dict[Setup, str]) 
                 tips.append(f"{setup[0]} / {setup[1]}, round {rnd}: median best {points[-1][1]:.3g}x "
                             f"over {len(present)} tasks with a correct kernel")  # fmt: skip
         series.append(Series(f"{setup[0]} / {setup[1]}", points, tips, colors[setup]))
-    return line_chart(series, label="Speedup over rounds", x_label="round")
+    return line_chart(series, label="Speedup over rounds", x_label="round", y_title="speedup (x eager)")
 
 
 def _summary_table(board: Leaderboard) -> str:

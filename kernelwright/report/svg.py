@@ -10,7 +10,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from html import escape
 
-PALETTE = ("#4269d0", "#efb118", "#ff725c", "#6cc5b0", "#3ca951", "#ff8ab7", "#a463f2", "#97bbf5")
+# Series colours; none is a red or pink, which would read as NO_CORRECT (a task without a correct kernel).
+PALETTE = ("#4269d0", "#efb118", "#3ca951", "#a463f2", "#6cc5b0", "#97bbf5", "#b07aa1", "#8c8c8c")
+NO_CORRECT = "#c0392b"
+LABEL_CHARS = 18  # longer bar labels end in '…' (the tooltip has them whole)
 
 WIDTH, HEIGHT = 640, 300
 LEFT, RIGHT, TOP, BOTTOM = 56, 16, 16, 48
@@ -67,6 +70,22 @@ def _y_axis(y_max: float, height: int, fmt: str, width: int = WIDTH) -> list[str
     return out
 
 
+def _axis_titles(x_title: str | None, y_title: str | None) -> list[str]:
+    out = []
+    if x_title:
+        out.append(f'<text x="{LEFT + (WIDTH - LEFT - RIGHT) / 2}" y="{HEIGHT - 4}" class="axis" '
+                   f'text-anchor="middle">{escape(x_title)}</text>')  # fmt: skip
+    if y_title:
+        cy = TOP + (HEIGHT - TOP - BOTTOM) / 2
+        out.append(f'<text x="12" y="{cy}" class="axis" text-anchor="middle" '
+                   f'transform="rotate(-90 12 {cy})">{escape(y_title)}</text>')  # fmt: skip
+    return out
+
+
+def _short_label(text: str) -> str:
+    return text if len(text) <= LABEL_CHARS else text[: LABEL_CHARS - 1] + "…"
+
+
 def bar_chart(
     bars: Sequence[Bar],
     *,
@@ -74,8 +93,11 @@ def bar_chart(
     y_fmt: str = ".2f",
     ref_line: float | None = None,
     y_max: float | None = None,
+    x_title: str | None = None,
+    y_title: str | None = None,
 ) -> str:
-    """Vertical bars, one per item; `ref_line` draws a dashed line (e.g. 1x = as fast as eager)."""
+    """Vertical bars, one per item; `ref_line` draws a dashed line (e.g. 1x = as fast as eager);
+    `x_title` and `y_title` name the axes (with their units)."""
     if not bars:
         return '<p class="empty">No data.</p>'
     y_max = y_max or _nice_max(max([b.value for b in bars] + [ref_line or 0.0]))
@@ -93,15 +115,18 @@ def bar_chart(
             cx, cy = x + step * 0.4, HEIGHT - BOTTOM + 12
             body.append(
                 f'<text x="{cx:.1f}" y="{cy}" class="tick" text-anchor="end" '
-                f'transform="rotate(-30 {cx:.1f} {cy})">{escape(b.label[-18:])}</text>'
+                f'transform="rotate(-30 {cx:.1f} {cy})">{escape(_short_label(b.label))}</text>'
             )
     if ref_line is not None:
         y = TOP + plot_h * (1 - ref_line / y_max)
         body.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" class="ref"/>')
+    body += _axis_titles(x_title, y_title)
     return _svg(body, label)
 
 
-def line_chart(series: Sequence[Series], *, label: str, x_label: str, y_fmt: str = ".2f") -> str:
+def line_chart(
+    series: Sequence[Series], *, label: str, x_label: str, y_fmt: str = ".2f", y_title: str | None = None
+) -> str:
     """Lines with a dot per point; x and y both linear from 0."""
     points = [p for s in series for p in s.points]
     if not points:
@@ -118,8 +143,7 @@ def line_chart(series: Sequence[Series], *, label: str, x_label: str, y_fmt: str
         xv = x_max * i / 4
         body.append(f'<text x="{xy((xv, 0))[0]:.1f}" y="{HEIGHT - BOTTOM + 16}" class="tick" '
                     f'text-anchor="middle">{xv:.3g}</text>')  # fmt: skip
-    body.append(f'<text x="{LEFT + plot_w / 2}" y="{HEIGHT - 8}" class="axis" text-anchor="middle">'
-                f"{escape(x_label)}</text>")  # fmt: skip
+    body += _axis_titles(x_label, y_title)
     for s in series:
         path = " ".join(f"{x:.1f},{y:.1f}" for x, y in map(xy, s.points))
         body.append(f'<polyline points="{path}" fill="none" stroke="{s.color}" stroke-width="2"/>')
@@ -147,10 +171,11 @@ def histogram(
         Bar(
             f"{lo + i * width:.3g}",
             c,
-            f"{lo + i * width:.4g}-{lo + (i + 1) * width:.4g} {unit}: {c} tasks",
+            f"{lo + i * width:.4g}-{lo + (i + 1) * width:.4g} {unit}: {c} task{'' if c == 1 else 's'}",
             color,
         )
         for i, c in enumerate(counts)
     ]
     # four grid steps of whole tasks, so the count ticks are integers
-    return bar_chart(bars, label=label, y_fmt=".0f", y_max=4 * math.ceil(max(counts) / 4))
+    return bar_chart(bars, label=label, y_fmt=".0f", y_max=4 * math.ceil(max(counts) / 4),
+                     x_title=f"{label} ({unit}, bin lower bound)", y_title="tasks")  # fmt: skip

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Mapping
+from typing import Any
 
+from rich import box
 from rich.table import Table
 
+from kernelwright.gpu.names import short_gpu_names
 from kernelwright.report.leaderboard import FAST_P_THRESHOLDS, Leaderboard, SummaryRow, TaskRow
 
 
@@ -18,62 +22,98 @@ def _num(value: float | None, fmt: str) -> str:
     return "-" if value is None else format(value, fmt)
 
 
-def task_table(rows: list[TaskRow]) -> Table:
-    table = Table(title="Best kernel per task", title_justify="left")
-    for col in (
-        "task",
-        "GPU",
-        "model",
-        "correct",
-        "vs eager",
-        "vs compile",
-        "attempts",
-        "round",
-        "$",
-        "time s",
-    ):
-        table.add_column(col, justify="left" if col in ("task", "GPU", "model") else "right")
-    for r in rows:
-        table.add_row(
-            r.task_key,
-            r.gpu_name,
-            r.model,
-            "yes" if r.correct else "[red]no[/]",
-            _x(r.best_speedup_vs_eager),
-            _x(r.best_speedup_vs_compiled),
-            str(r.attempts),
-            "-" if r.rounds_to_best is None else str(r.rounds_to_best),
-            f"{r.cost_usd:.4f}",
-            _num(r.wall_s, ".1f"),
-        )
-    return table
+# The table fits 80 columns (a pipe, a narrow terminal) with nothing cut: one table per GPU and
+# model (so neither is a column), short GPU names, short headers, no vertical rules, and text cells
+# that wrap (fold) instead of ending in '…'.
+def _table(title: str) -> Table:
+    return Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        padding=(0, 1),
+        collapse_padding=True,
+    )
 
 
-def summary_table(rows: list[SummaryRow]) -> Table:
-    table = Table(title="Summary (fast_p: correct and faster than p x eager)", title_justify="left")
-    for col in ("GPU", "model", "level", "tasks", "correct %", "geomean"):
-        table.add_column(col, justify="left" if col in ("GPU", "model", "level") else "right")
-    for p in FAST_P_THRESHOLDS:
-        table.add_column(f"fast_{p:g}", justify="right")
-    table.add_column("median s", justify="right")
-    table.add_column("median $", justify="right")
-    for s in rows:
-        table.add_row(
-            s.gpu_name,
-            s.model,
-            s.level,
-            str(s.tasks),
-            f"{s.correctness_pct:.1f}",
-            _x(s.geomean_speedup),
-            *(f"{s.fast_p[f'{p:g}']:.2f}" for p in FAST_P_THRESHOLDS),
-            _num(s.median_wall_s, ".1f"),
-            _num(s.median_cost_usd, ".4f"),
-        )
-    return table
+def _pairs(gpus_models: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    return list(dict.fromkeys(gpus_models))
+
+
+def _heading(gpu: str, model: str, short: dict[str, str]) -> str:
+    return f"{short[gpu]} · {model}"
+
+
+def task_tables(rows: list[TaskRow]) -> list[Table]:
+    """The best kernel per task, one table per (GPU, model)."""
+    short = short_gpu_names(r.gpu_name for r in rows)
+    tables = []
+    for gpu, model in _pairs([(r.gpu_name, r.model) for r in rows]):
+        table = _table(f"Best kernel per task on {_heading(gpu, model, short)}")
+        table.add_column("task", overflow="fold")
+        for col in ("ok", "eager", "compile", "tries", "round", "$", "s"):
+            table.add_column(col, justify="right", no_wrap=True)
+        for r in rows:
+            if (r.gpu_name, r.model) != (gpu, model):
+                continue
+            table.add_row(
+                r.task_key,
+                "yes" if r.correct else "[red]no[/]",
+                _x(r.best_speedup_vs_eager),
+                _x(r.best_speedup_vs_compiled),
+                str(r.attempts),
+                "-" if r.rounds_to_best is None else str(r.rounds_to_best),
+                f"{r.cost_usd:.4f}",
+                _num(r.wall_s, ".1f"),
+            )
+        tables.append(table)
+    return tables
+
+
+# fast_0 (correct at any speed) repeats the correct column; CSV and JSON keep it.
+_SHOWN_P = [p for p in FAST_P_THRESHOLDS if p > 0]
+
+
+def summary_tables(rows: list[SummaryRow]) -> list[Table]:
+    """Per level and over all levels, one table per (GPU, model); `>px` is fast_p, the share of tasks
+    correct and faster than p times eager."""
+    short = short_gpu_names(s.gpu_name for s in rows)
+    tables = []
+    for gpu, model in _pairs([(s.gpu_name, s.model) for s in rows]):
+        table = _table(f"Summary on {_heading(gpu, model, short)} (>px: share correct and > p x eager)")
+        for col in (
+            "level",
+            "tasks",
+            "correct",
+            "geomean",
+            *(f">{p:g}x" for p in _SHOWN_P),
+            "med. s",
+            "med. $",
+        ):
+            table.add_column(col, justify="left" if col == "level" else "right", no_wrap=True)
+        for s in rows:
+            if (s.gpu_name, s.model) != (gpu, model):
+                continue
+            table.add_row(
+                s.level,
+                str(s.tasks),
+                f"{s.correctness_pct:.0f}%",
+                _x(s.geomean_speedup),
+                *(f"{s.fast_p[f'{p:g}']:.2f}" for p in _SHOWN_P),
+                _num(s.median_wall_s, ".1f"),
+                _num(s.median_cost_usd, ".4f"),
+            )
+        tables.append(table)
+    return tables
 
 
 def to_json(board: Leaderboard) -> str:
     return board.model_dump_json(indent=2)
+
+
+def _csv_value(value: object) -> object:
+    """Floats to 10 significant digits: sums of costs print 0.3, not 0.30000000000000004."""
+    return format(value, ".10g") if isinstance(value, float) else value
 
 
 def to_csv(board: Leaderboard) -> str:
@@ -85,7 +125,7 @@ def to_csv(board: Leaderboard) -> str:
         *fast_cols, "median_wall_s", "median_cost_usd",
     ]  # fmt: skip
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
+    writer = _RoundingWriter(buf, fieldnames=cols, lineterminator="\n")
     writer.writeheader()
     for r in board.tasks:
         writer.writerow(
@@ -119,3 +159,8 @@ def to_csv(board: Leaderboard) -> str:
         row.update({f"fast_{p:g}": s.fast_p[f"{p:g}"] for p in FAST_P_THRESHOLDS})
         writer.writerow(row)
     return buf.getvalue()
+
+
+class _RoundingWriter(csv.DictWriter):  # type: ignore[type-arg]
+    def writerow(self, rowdict: Mapping[str, Any]) -> Any:
+        return super().writerow({k: _csv_value(v) for k, v in rowdict.items()})

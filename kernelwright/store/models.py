@@ -133,6 +133,7 @@ class LLMCallModel(Base):
     cost_usd: Mapped[float] = mapped_column(Float)
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    finish_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class MetricModel(Base):

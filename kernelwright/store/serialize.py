@@ -157,7 +157,7 @@ def attempt_from_row(row: AttemptModel, task_key: str) -> Attempt:
 
 
 def llm_call_values(call: LLMCall) -> dict[str, Any]:
-    return {
+    values = {
         "run_id": call.run_id,
         "role": call.role,
         "model": call.model,
@@ -170,6 +170,10 @@ def llm_call_values(call: LLMCall) -> dict[str, Any]:
         "error": redact_text(call.error),
         "created_at": call.created_at,
     }
+    # Only when known: a row without one stays writable by a store still at revision 0002 or older.
+    if call.finish_reason is not None:
+        values["finish_reason"] = call.finish_reason
+    return values
 
 
 def llm_call_from_row(row: LLMCallModel) -> LLMCall:
@@ -185,6 +189,7 @@ def llm_call_from_row(row: LLMCallModel) -> LLMCall:
         cost_usd=row.cost_usd,
         error=row.error,
         created_at=row.created_at,
+        finish_reason=row.finish_reason,
     )
 
 

@@ -6,16 +6,18 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, cast
 
-from sqlalchemy import Executable, Table, bindparam, delete, insert, select, update
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy import Engine, Executable, Table, bindparam, delete, func, insert, select, update
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from kernelwright.contracts import Attempt, LLMCall, Metric, Task, TimingStats
 from kernelwright.errors import StoreError
 from kernelwright.store.engine import StoreConfig, create_store_engine, display_url, first_line, resolve_url
-from kernelwright.store.migrate import upgrade_to
+from kernelwright.store.migrate import current_revision, upgrade_to
 from kernelwright.store.models import (
     AttemptModel,
     BaselineModel,
@@ -46,15 +48,23 @@ _TASK_ID = select(TaskModel.id).where(TaskModel.key == bindparam("key"))
 
 
 def open_store(
-    url: str | None = None, config: StoreConfig | None = None, *, revision: str = "head"
+    url: str | None = None, config: StoreConfig | None = None, *, revision: str = "head", create: bool = True
 ) -> SqlStore:
     """Opens (creating if needed) the store at `url` (None: $KERNELWRIGHT_DB, else sqlite:///store.db)
-    and upgrades its schema to `revision`. Raises StoreError with one sentence when it cannot."""
+    and upgrades its schema to `revision`. Raises StoreError with one sentence when it cannot.
+
+    With create=False (the read-only commands) a missing store, a database without kernelwright's
+    schema, or a store without runs is a StoreError (exit 1) instead: reading must not leave an
+    empty store.db behind in whatever folder the user happened to be in."""
     config = config or StoreConfig()
     resolved = resolve_url(url or config.url)
     shown = display_url(resolved)
+    if not create:
+        _require_file(resolved, shown)
     engine = create_store_engine(resolved, config)
     try:
+        if not create:
+            _require_schema_and_runs(engine, shown)
         upgrade_to(engine, revision, shown)
     except StoreError:
         engine.dispose()
@@ -67,6 +77,35 @@ def open_store(
         engine.dispose()
         raise StoreError(f"cannot open the store '{shown}': {first_line(err)}.") from None
     return SqlStore(engine, resolved)
+
+
+_CREATED_BY = "`kernelwright optimize` or `batch` creates one; --db or $KERNELWRIGHT_DB names another"
+
+
+def _require_file(url: str, shown: str) -> None:
+    """A SQLite file store must exist before it is opened: connecting would create it."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return  # create_store_engine names the problem
+    if parsed.get_backend_name() != "sqlite":
+        return
+    database = parsed.database
+    in_file = bool(database) and database != ":memory:" and not str(database).startswith("file:")
+    if in_file and not Path(str(database)).is_file():
+        raise StoreError(f"There is no store at '{shown}' ({_CREATED_BY}).", exit_code=1)
+
+
+def _require_schema_and_runs(engine: Engine, shown: str) -> None:
+    try:
+        with engine.connect() as conn:
+            if current_revision(conn) is None:
+                raise StoreError(f"'{shown}' holds no kernelwright store ({_CREATED_BY}).", exit_code=1)
+            runs = conn.execute(select(func.count()).select_from(RunModel)).scalar_one()
+    except SQLAlchemyError:
+        return  # open_store's own handling below names the reason
+    if runs == 0:
+        raise StoreError(f"The store '{shown}' is empty: it holds no runs yet.", exit_code=1)
 
 
 class SqlStore(StoreQueries):

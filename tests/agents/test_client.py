@@ -90,11 +90,13 @@ def test_persistent_500s_fail_transiently_and_are_logged(server: ScriptedServer,
     assert call.response is None and "HTTP 500" in (call.error or "")
 
 
-def test_hung_response_hits_the_timeout_then_retry_succeeds(server: ScriptedServer, store) -> None:
+def test_read_timeout_is_not_retried_even_with_retries_left(server: ScriptedServer, store) -> None:
+    # a stalled server was generating: a retry would make a slow local model start over
     server.script("gpt-4o-mini", [Reply(text="late", hang_s=3.0), "in time"])
     run_id = new_run(store)
-    reply = complete(make_client(server, store, run_id, timeout_s=0.5, max_retries=1))
-    assert reply.text == "in time" and len(server.requests) == 2
+    with pytest.raises(LLMError, match="not retried.*--llm-timeout"):
+        complete(make_client(server, store, run_id, timeout_s=0.5, max_retries=3))
+    assert len(server.requests) == 1
     assert store.llm_calls(run_id)[0].latency_s >= 0.5
 
 

@@ -64,6 +64,7 @@ def run_loop(
     evaluator: RecordedEvaluator,
     run_id: int | None = None,
     prices: PriceTable | None = None,
+    on_event=None,
     **cfg,
 ) -> tuple[LoopResult, int]:
     if run_id is None:
@@ -84,6 +85,7 @@ def run_loop(
                 run_id=run_id,
                 config=LoopConfig(**cfg),
                 target=TARGET,
+                on_event=on_event,
             )
         finally:
             await clients.aclose()
@@ -257,13 +259,14 @@ def test_candidates_of_a_round_are_written_in_parallel(server, store, relu_task)
 
 def test_token_budget_counts_judge_and_coder_tokens(server, store, relu_task) -> None:
     server.script(
-        CODER, [Reply(text=candidate_reply("incorrect"), usage=(300, 100))], then=candidate_reply("ok_1.10x")
+        CODER, [Reply(text=candidate_reply("incorrect"), usage=(1200, 400))], then=candidate_reply("ok_1.10x")
     )
-    server.script(JUDGE, [Reply(text=DIAGNOSIS, usage=(500, 120))], then=DIAGNOSIS)
+    server.script(JUDGE, [Reply(text=DIAGNOSIS, usage=(800, 200))], then=DIAGNOSIS)
     result, run_id = run_loop(
-        server, store, relu_task, RecordedEvaluator(), rounds=5, candidates=1, max_tokens=1000
+        server, store, relu_task, RecordedEvaluator(), rounds=5, candidates=1, max_tokens=3000
     )
-    # seed (400 tokens) and the judge (620) are spent; the Coder's repair call is never made
-    assert result.status == "budget" and result.tokens == 1020 and "1020 used of 1000" in result.message
+    # seed (1600 tokens) and the judge (1000) are spent; the Coder's repair prompt alone would
+    # cross the budget, so that call is never made
+    assert result.status == "budget" and result.tokens == 2600 and "2600 used of 3000" in result.message
     assert [r.model for r in server.requests] == [CODER, JUDGE]
     assert len(store.attempts(run_id)) == 1

@@ -43,6 +43,8 @@ def test_compile_only_batch_compiles_with_nvrtc_and_skips_done_tasks(
     )
     assert out.returncode == 0, out.stderr
     assert "4 tasks, 4 run now, 0 already done, 0 failed" in out.stdout
+    for model in (CODER, JUDGE):  # the note optimize prints, batch prints too
+        assert f"note: no price known for model {model}; its calls count as $0" in out.stdout
     store = open_store(url)
     try:
         runs = [r for r in store.runs() if r.config.get("kind") == "batch-task"]

@@ -37,3 +37,22 @@ def test_view_and_summary_show_progress_speedups_eta_and_dollars() -> None:
     assert lines[0].startswith("batch run 7: 3 tasks, 1 run now, 1 already done, 1 failed.")
     assert "2 tasks with a correct kernel, 2 faster than eager" in lines[1]
     assert lines[-1] == "failed: level1/13_SiLU: LLMError: endpoint refused the key"
+
+
+def test_view_says_when_llm_calls_queue_for_their_endpoint() -> None:
+    from kernelwright.agents.call_limit import EndpointLimits
+
+    limits = EndpointLimits(1)
+    state = BatchState(batch_run_id=7, total=4, llm_limits=limits)
+    endpoint = limits.for_url("http://127.0.0.1:8080/v1")
+    endpoint.in_flight, endpoint.waiting = 1, 3  # what four tasks' calls to a one-at-a-time server look like
+    pool = LocalPool([batch_evaluator()])
+    try:
+        console = Console(record=True, width=200)
+        console.print(BatchView({"state": state}, 4, pool))
+        endpoint.in_flight, endpoint.waiting = 1, 0
+        console.print(BatchView({"state": state}, 4, pool))
+    finally:
+        pool.close()
+    text = console.export_text()
+    assert text.count("LLM calls: 1 in flight, 3 queued (limit 1 per endpoint, --llm-concurrency)") == 1

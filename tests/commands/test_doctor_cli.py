@@ -12,9 +12,17 @@ from pathlib import Path
 import pytest
 
 from kernelwright.commands.doctor import _print
-from kernelwright.doctor import DoctorReport, NcuInfo, _isolation, missing_pieces, store_url_problem
+from kernelwright.doctor import (
+    DoctorReport,
+    NcuInfo,
+    _isolation,
+    check_endpoints,
+    missing_pieces,
+    store_url_problem,
+)
 from kernelwright.gpu.nvml import list_gpus
 from kernelwright.sandbox.isolation import walls
+from tests.support.openai_server import Reply, running_server
 
 SECRET_KEY = "sk-test-0123456789-SECRET"
 LLM_ENV = {
@@ -56,10 +64,10 @@ def test_no_gpu_and_no_endpoint_exits_1_with_one_line_each(tmp_path: Path) -> No
     out = result.stdout
     assert f"{sys.version.split()[0]}" in out and "torch" in out
     missing = out[out.index("optimize cannot run here:") :].splitlines()[1:]
-    assert (
-        missing[0]
-        == "- No NVIDIA GPU is visible: NVML found no device (no driver, or no GPU on this machine)."
+    assert missing[0].startswith(
+        "- No NVIDIA GPU is visible: NVML found no device (no driver, or no GPU on this machine); "
     )
+    assert "`optimize --compile-only` still runs the agents here" in missing[0]
     assert missing[1].startswith("- The LLM endpoint is not fully configured (missing: coder base URL")
     assert "Traceback" not in out + result.stderr
     assert not (tmp_path / "store.db").exists(), "the doctor must not create the store"
@@ -68,26 +76,25 @@ def test_no_gpu_and_no_endpoint_exits_1_with_one_line_each(tmp_path: Path) -> No
 @pytest.mark.skipif(bool(list_gpus()), reason="checks the no-GPU report; this machine has a GPU")
 def test_configured_endpoint_leaves_only_the_gpu_missing_and_hides_secrets(tmp_path: Path) -> None:
     db = "postgresql+psycopg://kw:hunter2@db.example:5432/kernels"
-    result = doctor("--json", "--db", db, env=LLM_ENV, cwd=tmp_path)
+    result = doctor("--json", "--offline", "--db", db, env=LLM_ENV, cwd=tmp_path)
     assert result.returncode == 1
     assert SECRET_KEY not in result.stdout + result.stderr and "hunter2" not in result.stdout
     report = json.loads(result.stdout)
-    assert report["ready"] is False and report["gpus"] == []
-    assert report["missing"] == [
-        "No NVIDIA GPU is visible: NVML found no device (no driver, or no GPU on this machine)."
-    ]
+    assert report["ready"] is False and report["gpus"] == [] and report["endpoints"] == []
+    [no_gpu] = report["missing"]
+    assert no_gpu.startswith("No NVIDIA GPU is visible") and "--compile-only" in no_gpu
     assert (report["llm"]["coder"]["model"], report["llm"]["judge"]["api_key"]) == ("test-model", "set")
     assert report["llm"]["judge"]["base_url"] == "http://127.0.0.1:9/v1"
     assert report["db_url"] == "postgresql+psycopg://kw:***@db.example:5432/kernels"
     assert report["nvrtc"] is not None, "NVRTC (the wheel) loads on this CPU machine"
-    table = doctor(env=LLM_ENV | {"KERNELWRIGHT_DB": db}, cwd=tmp_path)
+    table = doctor("--offline", env=LLM_ENV | {"KERNELWRIGHT_DB": db}, cwd=tmp_path)
     assert SECRET_KEY not in table.stdout and "hunter2" not in table.stdout
     assert "API key set" in table.stdout and "kw:***@db.example" in table.stdout
 
 
 @pytest.mark.gpu
 def test_gpu_machine_with_endpoint_is_ready(tmp_path: Path) -> None:
-    result = doctor("--json", env=LLM_ENV, cwd=tmp_path)
+    result = doctor("--json", "--offline", env=LLM_ENV, cwd=tmp_path)
     report = json.loads(result.stdout)
     assert report["gpus"] and report["gpus"][0]["compute_capability"]
     # A GPU, a CUDA torch, NVRTC and a configured endpoint are all optimize needs.
@@ -125,7 +132,7 @@ def test_doctor_lists_the_isolation_walls_and_never_counts_them_as_missing(tmp_p
     expected = _isolation()
     assert (expected.active, expected.unavailable) == (walls.probe().active, walls.probe().unavailable)
     assert sorted(expected.active + list(expected.unavailable)) == sorted(walls.WALL_NAMES)
-    result = doctor(env=LLM_ENV, cwd=tmp_path)
+    result = doctor("--offline", env=LLM_ENV, cwd=tmp_path)
     (line,) = [ln for ln in result.stdout.splitlines() if ln.startswith("isolation")]
     assert line.split(None, 1)[1].strip() == "[" + ", ".join(expected.active) + "]"
     for name, why in expected.unavailable.items():
@@ -160,3 +167,37 @@ def test_a_broken_probe_is_reported_per_wall_not_raised(monkeypatch: pytest.Monk
     isolation = _isolation()
     assert isolation.active == []
     assert isolation.unavailable == dict.fromkeys(walls.WALL_NAMES, "the probe failed: OSError: fork refused")
+
+
+def test_doctor_calls_the_endpoint_once_and_reports_its_context_size(tmp_path: Path) -> None:
+    with running_server() as server:
+        server.context_tokens = 2048  # as llama.cpp's /props and vLLM's /v1/models say it
+        server.script("local-m", ["OK"])
+        env = {"OPENAI_BASE_URL": server.base_url, "KERNELWRIGHT_MODEL": "local-m"}  # localhost: no key
+        [check] = check_endpoints(env)
+        assert check.problem is None and check.context_tokens == 2048 and check.roles == ["coder", "judge"]
+        [req] = server.requests
+        assert req.body["max_tokens"] == 1  # one cheap call
+        server.script("local-m", ["OK"])
+        table = doctor(env=env | {"COLUMNS": "200"}, cwd=tmp_path)
+        assert "LLM call (coder+judge)" in table.stdout and "answered, context 2048 tokens" in table.stdout
+        assert "LLM endpoint" not in table.stdout[table.stdout.find("optimize cannot run here") :]
+
+
+def test_doctor_reports_an_endpoint_that_refuses_in_one_sentence(tmp_path: Path) -> None:
+    with running_server() as server:
+        server.script("no-such-model", [Reply(status=404, text="model 'no-such-model' not found")])
+        env = {"OPENAI_BASE_URL": server.base_url, "KERNELWRIGHT_MODEL": "no-such-model"}
+        result = doctor("--json", env=env, cwd=tmp_path)
+    report = json.loads(result.stdout)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    [problem] = [m for m in report["missing"] if "endpoint" in m]
+    assert "answered 404: wrong base URL or unknown model" in problem
+
+
+def test_doctor_offline_makes_no_call(tmp_path: Path) -> None:
+    with running_server() as server:
+        env = {"OPENAI_BASE_URL": server.base_url, "KERNELWRIGHT_MODEL": "local-m"}
+        result = doctor("--json", "--offline", env=env, cwd=tmp_path)
+        assert server.requests == []
+    assert json.loads(result.stdout)["endpoints"] == []

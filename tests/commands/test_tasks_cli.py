@@ -138,10 +138,26 @@ def test_show_json_includes_source_and_key() -> None:
     assert payload["key"] == "level1/19_ReLU" and "torch.relu(x)" in payload["source"]
 
 
-def test_level_without_tasks_exits_1_with_one_sentence() -> None:
-    result = kernelwright("tasks", "list", "--level", "9")
+def test_level_outside_kernelbench_is_a_usage_error() -> None:
+    result = kernelwright("tasks", "list", "--level", "7")
+    assert result.returncode == 2
+    assert "Invalid value for '--level'" in result.stderr and "less than or equal to 4" in result.stderr
+    assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_level_without_tasks_exits_1_with_one_sentence(tmp_path: Path) -> None:
+    (tmp_path / "level1").mkdir()
+    (tmp_path / "level1" / "1_Good.py").write_text(GOOD)
+    result = kernelwright("tasks", "list", "--suite", str(tmp_path), "--level", "2")
     assert result.returncode == 1
     assert result.stderr.strip().startswith("error: no task in ") and result.stderr.strip().endswith(
-        "at level 9 could be loaded"
+        "at level 2 could be loaded"
     )
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_show_matches_a_name_in_any_case() -> None:
+    for spelling in ("19_relu", "LEVEL1/19_relu", "ReLU"):
+        result = in_process("tasks", "show", spelling, "--json")
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["key"] == "level1/19_ReLU"

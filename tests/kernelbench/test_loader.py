@@ -193,6 +193,8 @@ def test_find_task_by_key_stem_short_name_and_path(tmp_path: Path) -> None:
     assert find_task("level1/19_ReLU").key == "level1/19_ReLU"
     assert find_task("19_ReLU").key == "level1/19_ReLU"
     assert find_task("relu").key == "level1/19_ReLU"
+    assert find_task("19_relu").key == "level1/19_ReLU"
+    assert find_task("Level1/19_RELU").key == "level1/19_ReLU"
     assert find_task("19_ReLU.py").key == "level1/19_ReLU"
     path = write(tmp_path / "level3", "4_Mine.py", GOOD)
     assert find_task(str(path)).key == "level3/4_Mine"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import colorsys
 import re
 import shutil
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from kernelwright.report.build import write_html_report
+from kernelwright.report.svg import NO_CORRECT, PALETTE
 
 from .conftest import FixtureStore
 
@@ -47,6 +49,39 @@ def test_report_is_self_contained(fixture_store: FixtureStore, tmp_path: Path) -
         assert row.task_key in html
     assert 'data-tip="level1/1_A on NVIDIA H100 80GB HBM3 (m1): 2.5x eager' in html
     assert "<title>level1/3_C on NVIDIA H100 80GB HBM3 (m1): no correct kernel in 2 attempts</title>" in html
+
+
+def _hue_saturation(color: str) -> tuple[float, float]:
+    r, g, b = (int(color[i : i + 2], 16) / 255 for i in (1, 3, 5))
+    hue, _, saturation = colorsys.rgb_to_hls(r, g, b)
+    return hue * 360, saturation
+
+
+def test_no_series_colour_reads_as_the_no_correct_red() -> None:
+    red_hue, _ = _hue_saturation(NO_CORRECT)
+    for color in PALETTE:
+        hue, saturation = _hue_saturation(color)
+        distance = min(abs(hue - red_hue), 360 - abs(hue - red_hue))
+        assert saturation < 0.15 or distance >= 30, color
+
+
+def test_geomean_labels_are_whole_short_gpu_names(fixture_store: FixtureStore, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    write_html_report(fixture_store.store.engine, out, source="fixture")
+    labels = re.findall(
+        r'class="tick" text-anchor="end" transform="rotate[^>]*>([^<]*)</text>', out.read_text()
+    )
+    assert {"L1 H100", "L2 H100", "all H100", "L1 A100", "all A100"} <= set(labels)
+    assert not [label for label in labels if "NVIDIA" in label or "…" in label]
+
+
+def test_histograms_name_their_axes_with_units(fixture_store: FixtureStore, tmp_path: Path) -> None:
+    out = tmp_path / "report.html"
+    write_html_report(fixture_store.store.engine, out, source="fixture")
+    html = out.read_text()
+    assert ">Cost per task (USD, bin lower bound)</text>" in html
+    assert ">Time per task (s, bin lower bound)</text>" in html
+    assert html.count('class="axis" text-anchor="middle" transform="rotate(-90') >= 6  # every y axis
 
 
 @needs_chromium

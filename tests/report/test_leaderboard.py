@@ -7,6 +7,7 @@ import io
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -105,14 +106,14 @@ def test_filters_narrow_by_gpu_model_and_level(fixture_store: FixtureStore) -> N
     assert [(r.task_key, r.model) for r in only_m2.tasks] == [("level1/2_B", "m2")]
 
 
-def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+def _cli(*args: str, cwd: Path, columns: int = 220) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "kernelwright", *args],
         capture_output=True,
         text=True,
         cwd=cwd,
         timeout=120,
-        env={**os.environ, "COLUMNS": "220"},
+        env={**os.environ, "COLUMNS": str(columns)},
     )
 
 
@@ -136,7 +137,7 @@ def test_cli_json_and_csv_carry_the_same_figures(fixture_store: FixtureStore, tm
 def test_cli_table_and_user_errors(fixture_store: FixtureStore, tmp_path: Path) -> None:
     out = _cli("leaderboard", "--db", fixture_store.url, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
-    assert "level1/1_A" in out.stdout and "fast_1.5" in out.stdout
+    assert "level1/1_A" in out.stdout and ">1.5x" in out.stdout
 
     both = _cli("leaderboard", "--json", "--csv", "--db", fixture_store.url, cwd=tmp_path)
     assert both.returncode != 0 and "Traceback" not in both.stderr
@@ -145,6 +146,26 @@ def test_cli_table_and_user_errors(fixture_store: FixtureStore, tmp_path: Path) 
     bad = _cli("leaderboard", "--db", f"sqlite:///{tmp_path}/no/such/dir/x.db", cwd=tmp_path)
     assert bad.returncode != 0 and "Traceback" not in bad.stderr
     assert len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_the_table_fits_80_columns_with_nothing_cut(fixture_store: FixtureStore, tmp_path: Path) -> None:
+    out = _cli("leaderboard", "--db", fixture_store.url, cwd=tmp_path, columns=80)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert "…" not in out.stdout
+    # Short GPU names head one table per GPU and model; every task key and figure is whole.
+    assert "Best kernel per task on H100 80GB · m1" in out.stdout and "NVIDIA" not in out.stdout
+    for key in ("level1/1_A", "level1/2_B", "level1/3_C", "level2/4_D"):
+        assert key in out.stdout
+    assert re.search(r"level1/1_A\s+yes\s+2\.50x\s+1\.25x\s+3\s+2\s+0\.3000", out.stdout)
+
+
+def test_csv_floats_are_rounded_to_ten_digits() -> None:
+    row = TaskRow(task_key="level1/1_A", level=1, gpu_name="g", model="m", correct=True, attempts=1,
+                  cost_usd=0.1 + 0.2, best_speedup_vs_eager=2.5)  # fmt: skip
+    text = to_csv(Leaderboard(tasks=[row], summary=[]))
+    assert ",0.3," in text and "0.30000000000000004" not in text and ",2.5," in text
 
 
 def test_sql_aggregation_agrees_with_the_pure_one(fixture_store: FixtureStore) -> None:

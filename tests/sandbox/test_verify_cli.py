@@ -87,3 +87,24 @@ def test_user_errors_are_one_sentence(args: list[str], message: str) -> None:
     result = kw("verify", *args)
     assert result.returncode == 2
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_kernel_candidate_on_the_cpu_headlines_the_hint() -> None:
+    from kernelwright.commands.verify import CPU_HINT, with_cpu_headline
+    from kernelwright.contracts import Verdict
+
+    failed = Verdict(status="runtime_error", message="IndexError: list index out of range", device="cpu",
+                     kernel_names=["relu_kernel"], log="Traceback ...")  # fmt: skip
+    shown = with_cpu_headline(failed, "cpu")
+    assert shown.message == CPU_HINT and "--device cuda" in shown.message
+    assert shown.log.startswith("sandbox message: IndexError: list index out of range\nTraceback")
+    assert with_cpu_headline(failed, "cuda") == failed  # on a GPU the error is the candidate's own
+
+
+def test_a_syntax_error_names_the_users_file(tmp_path: Path) -> None:
+    broken = tmp_path / "my_relu_kernel.py"
+    broken.write_text("class ModelNew(:\n    pass\n")
+    result = kw("verify", "--task", RELU, str(broken), *QUICK, "--json")
+    assert result.returncode == EXIT_CODES[Status.rejected], result.stderr
+    message = json.loads(result.stdout)["message"]
+    assert f"{broken} is not valid Python" in message and "candidate.py" not in message

@@ -30,7 +30,7 @@ EXPECTED_COLUMNS = {
     },
     "llm_calls": {
         "id", "run_id", "role", "model", "prompt", "response", "tokens_in", "tokens_out", "latency_s",
-        "cost_usd", "error", "created_at",
+        "cost_usd", "error", "created_at", "finish_reason",
     },
     "metrics": {"id", "attempt_id", "source", "name", "value", "unit", "kernel"},
     "best": {
@@ -69,7 +69,7 @@ def test_blank_database_migrates_to_the_models_schema(store: SqlStore) -> None:
     }
 
     with store.engine.connect() as conn:
-        assert current_revision(conn) == head_revision() == "0002"
+        assert current_revision(conn) == head_revision() == "0003"
         # Nothing the models declare is missing from, or different in, what the migrations built.
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
 
@@ -100,7 +100,7 @@ def test_older_store_upgrades_and_keeps_its_data(store_url: str) -> None:
     upgraded = open_store(store_url)
     try:
         with upgraded.engine.connect() as conn:
-            assert current_revision(conn) == "0002"
+            assert current_revision(conn) == "0003"
             indexes = {ix["name"] for ix in inspect(conn).get_indexes("attempts")}
         assert "ix_attempts_run_task_round" in indexes and "ix_attempts_run" not in indexes
         assert upgraded.attempts(run_id) == before

@@ -3,6 +3,11 @@ replies per model and every request captured. The real `openai` client talks to 
 
     server.script("coder-m", ["```python\\n...\\n```", Reply(status=429), Reply(hang_s=3), ...])
 
+Like llama.cpp, it honours `max_tokens` (the reply is cut to that many words, finish_reason
+'length') and ignores `max_completion_tokens`. An error Reply may carry the server's error `code`
+(e.g. 'context_length_exceeded'). `context_tokens`, when set, is published where vLLM
+(/v1/models max_model_len) and llama.cpp (/props n_ctx) publish the context size.
+
 Usage figures are deterministic so cost tests can recompute them: prompt_tokens is the number of
 whitespace-separated words in all message contents, completion_tokens the words of the reply.
 
@@ -31,6 +36,7 @@ class Reply:
     hang_s: float = 0.0
     usage: tuple[int, int] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    code: str | None = None
 
 
 @dataclass
@@ -59,6 +65,7 @@ class ScriptedServer:
         self.requests: list[Captured] = []
         self.in_flight = 0
         self.max_in_flight = 0
+        self.context_tokens: int | None = None
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
         self._httpd.daemon_threads = True
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
@@ -105,13 +112,15 @@ def running_server() -> Iterator[ScriptedServer]:
         server.stop()
 
 
-def _completion(model: str, text: str, usage: tuple[int, int]) -> dict[str, Any]:
+def _completion(model: str, text: str, usage: tuple[int, int], finish_reason: str = "stop") -> dict[str, Any]:
     return {
         "id": f"chatcmpl-{time.monotonic_ns()}",
         "object": "chat.completion",
         "created": int(time.time()),
         "model": model,
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason}
+        ],
         "usage": {"prompt_tokens": usage[0], "completion_tokens": usage[1], "total_tokens": sum(usage)},
     }
 
@@ -122,6 +131,21 @@ def _handler_for(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
 
         def log_message(self, format: str, *args: Any) -> None:  # keep pytest output clean
             pass
+
+        def do_GET(self) -> None:
+            path = self.path.rstrip("/")
+            ctx = server.context_tokens
+            if path == "/v1/models":
+                with server._lock:
+                    models = sorted({r.model for r in server.requests} | set(server._queues))
+                entries = [
+                    {"id": m, "object": "model"} | ({"max_model_len": ctx} if ctx else {}) for m in models
+                ]
+                self._send(200, {"object": "list", "data": entries})
+            elif path == "/props" and ctx:
+                self._send(200, {"default_generation_settings": {"n_ctx": ctx}})
+            else:
+                self._send(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
 
         def do_POST(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
@@ -148,12 +172,21 @@ def _handler_for(server: ScriptedServer) -> type[BaseHTTPRequestHandler]:
             if reply.hang_s:
                 time.sleep(reply.hang_s)
             if reply.status != 200:
-                err = {"error": {"message": reply.text or f"scripted {reply.status}", "type": "scripted"}}
-                self._send(reply.status, err, reply.headers)
+                err: dict[str, Any] = {
+                    "message": reply.text or f"scripted {reply.status}",
+                    "type": "scripted",
+                }
+                if reply.code:
+                    err["code"] = reply.code
+                self._send(reply.status, {"error": err}, reply.headers)
                 return
+            text, finish = reply.text, "stop"
+            cap = captured.body.get("max_tokens")  # max_completion_tokens is ignored, as llama.cpp does
+            if isinstance(cap, int) and count_words(text) > cap:
+                text, finish = " ".join(text.split()[:cap]), "length"
             prompt_words = sum(count_words(str(m.get("content", ""))) for m in messages)
-            usage = reply.usage or (prompt_words, count_words(reply.text))
-            self._send(200, _completion(model, reply.text, usage), reply.headers)
+            usage = reply.usage or (prompt_words, count_words(text))
+            self._send(200, _completion(model, text, usage, finish), reply.headers)
 
         def _send(self, status: int, payload: dict[str, Any], headers: dict[str, str] | None = None) -> None:
             data = json.dumps(payload).encode()

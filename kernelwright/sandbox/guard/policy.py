@@ -35,10 +35,13 @@ CONTAINER_FACTORIES = {"dict", "list", "set", "defaultdict", "OrderedDict", "Wea
                        "WeakKeyDictionary", "deque"}  # fmt: skip
 
 
-def check(task: Task, candidate: Candidate, *, allow_torch: bool = False) -> list[GuardFinding]:
-    """All findings for `candidate` against `task`; an empty list means the guard lets it through."""
+def check(
+    task: Task, candidate: Candidate, *, allow_torch: bool = False, filename: str = "candidate.py"
+) -> list[GuardFinding]:
+    """All findings for `candidate` against `task`; an empty list means the guard lets it through.
+    `filename` is the name a syntax error gives the file (the user's own, when there is one)."""
     try:
-        tree, constants = normalize(parse_candidate(candidate.source))
+        tree, constants = normalize(parse_candidate(candidate.source, filename=filename))
     except CandidateSyntaxError as err:
         return [GuardFinding(rule="syntax", line=None, message=str(err))]
     found = module_rules(tree, reference_names(task), constants)

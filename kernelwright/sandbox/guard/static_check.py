@@ -38,11 +38,13 @@ def static_verdict(
     arch: str = "sm_90",
     allow_torch: bool = False,
     config: StaticCheckConfig | None = None,
+    filename: str = "candidate.py",
 ) -> Verdict:
-    """`rejected` (guard findings), `compile_error` (trimmed log) or `ok` with resources and kernel names."""
+    """`rejected` (guard findings), `compile_error` (trimmed log) or `ok` with resources and kernel names.
+    `filename` names the file in a syntax error's message."""
     config = config or StaticCheckConfig()
     start = time.perf_counter()
-    findings = check(task, candidate, allow_torch=allow_torch)
+    findings = check(task, candidate, allow_torch=allow_torch, filename=filename)
     guard_s = time.perf_counter() - start
     if findings:
         # An import of the harness only enables an act (patching the verifier, say); when the file
@@ -53,7 +55,7 @@ def static_verdict(
             status=Status.rejected,
             rule=first.rule,
             message=f"The static guard found {len(findings)} problem(s); "
-            f"{'first' if first is findings[0] else 'chiefly'}, {where}{first.message}",
+            f"{'first' if first is findings[0] else 'chiefly'}: {where}{first.message}",
             findings=findings,
             elapsed_s={"guard": guard_s},
         )

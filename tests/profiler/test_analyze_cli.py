@@ -85,7 +85,7 @@ def test_bad_arch_is_a_user_error(monkeypatch, capsys) -> None:
     code, _, err = run_cli(
         monkeypatch, capsys, "analyze", str(HONEST / "19_ReLU.native.py"), "--arch", "hopper"
     )
-    assert code == 2 and "not a GPU architecture name" in err
+    assert code == 2 and "is not a GPU architecture" in err
 
 
 def test_installed_entry_point_runs_analyze(tmp_path: Path) -> None:

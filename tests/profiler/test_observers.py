@@ -161,7 +161,7 @@ def test_profiler_on_a_gpu_runs_its_observers_in_the_candidates_folder(
     candidate = Candidate(source=(CASES / "relu_candidate.py").read_text())
     config = ProfilerConfig(run_ncu=False, power_timeout_s=120)
     parts = Profiler(config).gather(task, candidate, Verdict(status=Status.ok))
-    assert parts.gpu == h100 and parts.static.arch == "sm_90"
+    assert parts.gpu == h100 and parts.static.arch == "sm_90a"  # Hopper compiles for its arch-specific target
     assert parts.unavailable[0] == NCU_OFF
     assert len(parts.unavailable) == 2 and parts.unavailable[1].startswith("NVML: the sampled loop failed: ")
     assert parts.power is None and parts.ncu is None

@@ -22,6 +22,10 @@ from kernelwright.sandbox.isolation.walls import probe
 from kernelwright.sandbox.isolation.worker import WorkerClient
 
 HACKS = Path(__file__).parent / "hacks"
+# The honest ReLU every probe below ends with, after the lines that look at its process.
+HONEST_MODEL = (
+    "class ModelNew(torch.nn.Module):\n    def forward(self, x):\n        return torch.clamp_min(x, 0.0)\n"
+)
 PACKAGE = Path(kernelwright.__file__).parent
 FAST = {"device": "cpu", "allow_torch": True, "trials": 5, "timing_min_calls": 10, "timing_min_seconds": 0.0,
         "warmup_calls": 1, "memory_limit_gb": 8}  # fmt: skip
@@ -96,7 +100,7 @@ def test_the_runner_process_holds_no_judge_module(worker: WorkerClient) -> None:
     source = (
         "import sys, torch\n"
         "print('MODULES=' + ','.join(sorted(m for m in sys.modules if m.startswith('kernelwright'))))\n"
-        "class ModelNew(torch.nn.Module):\n    def forward(self, x):\n        return torch.clamp_min(x, 0.0)\n"
+        + HONEST_MODEL
     )
     config = SandboxConfig(**FAST, timing=False, skip_guard=True)  # type: ignore[arg-type]
     verdict = Sandbox(config, worker=worker)(relu(), Candidate(source=source))
@@ -203,8 +207,7 @@ def test_a_unix_socket_listener_receives_no_connection(worker: WorkerClient, tmp
         "try:\n"
         f"    socket.socket(socket.AF_UNIX, socket.SOCK_STREAM).connect({str(path)!r})\n"
         "except Exception as err:\n"
-        "    print('REFUSED', type(err).__name__, err)\n"
-        "class ModelNew(torch.nn.Module):\n    def forward(self, x):\n        return torch.clamp_min(x, 0.0)\n"
+        "    print('REFUSED', type(err).__name__, err)\n" + HONEST_MODEL
     )
     config = SandboxConfig(**FAST, timing=False, skip_guard=True, audit=False)  # type: ignore[arg-type]
     try:
@@ -305,8 +308,7 @@ def test_both_sides_run_in_full_fp32(worker: WorkerClient) -> None:
     probe_flags = (
         "import torch\n"
         "print('FLAGS', torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32,"
-        " torch.get_float32_matmul_precision())\n"
-        "class ModelNew(torch.nn.Module):\n    def forward(self, x):\n        return torch.clamp_min(x, 0.0)\n"
+        " torch.get_float32_matmul_precision())\n" + HONEST_MODEL
     )
     config = SandboxConfig(**FAST, timing=False, skip_guard=True)  # type: ignore[arg-type]
     verdict = Sandbox(config, worker=worker)(relu(), Candidate(source=probe_flags))

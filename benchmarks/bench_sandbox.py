@@ -2,7 +2,11 @@
 device code extracted from load_inline files. Prints figures measured in this one run; asserts
 nothing. The worker half lives in benchmarks/bench_worker.py and runs after this when present.
 
-    .venv/bin/python benchmarks/bench_sandbox.py [--repeats 3] [--full-build] [--no-worker]
+    .venv/bin/python benchmarks/bench_sandbox.py [--repeats 3] [--full-build] [--no-worker] [--launch-only]
+
+The launch section comes first: the Python side of one 4-argument CudaModule launch (argument
+packing up to the driver call), with and without the sandbox's audit hooks, for the current
+packing and for the ctypes packing it replaced.
 
 --full-build also times nvcc on a whole load_inline source with torch's headers (minutes on a
 2-core machine); without it the issue's measured 168 s is quoted for comparison.
@@ -161,6 +165,94 @@ def _full_build_s(source: str) -> float:
     return elapsed
 
 
+# One process per (packing, hooks) pair: an audit hook cannot be removed once added. The loop runs
+# in a code object named after the "candidate" file, as a candidate's forward would.
+_LAUNCH_CHILD = r"""
+import ctypes, json, os, sys, tempfile, time
+import torch
+from cuda.bindings import driver
+from kernelwright.sandbox.runner.kernel_params import pack_args, parse_kernel_params
+
+packing, hooks, calls = sys.argv[1], sys.argv[2] == "on", int(sys.argv[3])
+params = parse_kernel_params(
+    'extern "C" __global__ void axpy(float* x, float* y, long long n, float alpha) {}'
+)["axpy"]
+x, y = torch.ones(8), torch.zeros(8)
+
+
+def current(args):
+    packed = pack_args("axpy", params, args, device_type="cpu")
+    return driver._HelperKernelParams((packed.values, packed.wire_types))
+
+
+def old_ctypes(args):
+    # The packing this replaced: the same checks, then one ctypes value and addressof per argument.
+    packed = pack_args("axpy", params, args, device_type="cpu")
+    values = [ctypes.c_void_p(packed.values[0]), ctypes.c_void_p(packed.values[1]),
+              ctypes.c_int64(packed.values[2]), ctypes.c_float(packed.values[3])]
+    pointers = (ctypes.c_void_p * len(values))(*[ctypes.addressof(v) for v in values])
+    return driver._HelperKernelParams(ctypes.addressof(pointers))
+
+
+workdir = tempfile.mkdtemp()
+candidate = os.path.join(workdir, "candidate_model_new.py")
+if hooks:
+    from kernelwright.sandbox.runner.audit_hooks import install
+    guard = install(candidate, workdir)
+loop = compile(
+    "def forward(launch, x, y, calls):\n"
+    "    for _ in range(calls):\n"
+    "        launch((x, y, 8, 2.0))\n",
+    candidate, "exec",
+)
+scope = {}
+exec(loop, scope)
+launch = current if packing == "current" else old_ctypes
+best = min(
+    (lambda t0: (scope["forward"](launch, x, y, calls), time.perf_counter() - t0)[1])(time.perf_counter())
+    for _ in range(5)
+)
+if hooks:
+    assert not guard.violations, guard.violations
+print(json.dumps({"us": best / calls * 1e6}))
+"""
+
+
+def bench_launch_overhead(calls: int = 20000) -> dict[str, float]:
+    """Per-launch microseconds of the Python side of a 4-argument launch, hooks off and on."""
+    import json
+    import subprocess
+
+    if importlib.util.find_spec("cuda") is None:
+        print("launch overhead: cuda-python is not installed; skipped.")
+        return {}
+    figures: dict[str, float] = {}
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    # A real file, as native.py is: the hooks let frames of `-c` code ("<string>") pass as wrappers.
+    child = Path(tempfile.mkdtemp()) / "launch_child.py"
+    child.write_text(_LAUNCH_CHILD)
+    for packing in ("current", "old_ctypes"):
+        for hooks in ("off", "on"):
+            done = subprocess.run(
+                [sys.executable, str(child), packing, hooks, str(calls)],
+                capture_output=True,
+                text=True,
+                env=env,
+                check=True,
+            )
+            figures[f"{packing}/{hooks}"] = json.loads(done.stdout.strip().splitlines()[-1])["us"]
+    print("launch overhead (4 arguments: 2 pointers, long long, float), best of 5 x", calls, "calls")
+    print("  measured on the CPU up to the driver call: pack_args + cuda-bindings' parameter block;")
+    print("  cuLaunchKernel itself cannot run without a GPU, so it is not in these figures.")
+    print(f"  {'packing':22} {'no hooks us':>11} {'sandbox hooks us':>16} {'added us':>9} {'ratio':>6}")
+    for packing, label in (("current", "values + types (now)"), ("old_ctypes", "ctypes.addressof (old)")):
+        off, on = figures[f"{packing}/off"], figures[f"{packing}/on"]
+        print(f"  {label:22} {off:11.2f} {on:16.2f} {on - off:9.2f} {on / off:6.2f}")
+    added = figures["current/on"] - figures["current/off"]
+    print(f"  added by the hooks per launch now: {added:.2f} us (target <= 2 us)")
+    return figures
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -170,8 +262,13 @@ def main(argv: list[str] | None = None) -> None:
         "--full-build", action="store_true", help="also time the full torch-extension nvcc build"
     )
     parser.add_argument("--no-worker", action="store_true", help="skip benchmarks/bench_worker.py")
+    parser.add_argument("--launch-only", action="store_true", help="only the launch-overhead figures")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO))
+    bench_launch_overhead()
+    if args.launch_only:
+        return
+    print()
     bench_compile(args.repeats, args.full_build)
     worker_bench = Path(__file__).with_name("bench_worker.py")
     if worker_bench.exists() and not args.no_worker:

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.text import Text
 
 from kernelwright import __version__
-from kernelwright.commands import analyze, batch, doctor, optimize, profile, report, tasks, verify
+from kernelwright.commands import analyze, batch, doctor, optimize, profile, report, selftest, tasks, verify
 from kernelwright.errors import KernelwrightError
 
 app = typer.Typer(
@@ -41,7 +41,7 @@ def _root(
     """LLM agents that write fast CUDA kernels, verified against a PyTorch reference."""
 
 
-for module in (tasks, doctor, verify, analyze, profile, optimize, batch, report):
+for module in (tasks, doctor, selftest, verify, analyze, profile, optimize, batch, report):
     module.register(app)
 
 err_console = Console(stderr=True)

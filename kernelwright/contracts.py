@@ -159,6 +159,22 @@ class TimingCheck(Record):
     consistent: bool
 
 
+class TuningTrial(Record):
+    """One configuration of a candidate's TUNE declaration, as the sandbox judged it (docs/tuning.md)."""
+
+    values: dict[str, int | float | str] = Field(description="The tuning value chosen for each name.")
+    status: Status
+    chosen: bool = Field(False, description="True for the configuration whose code and verdict were kept.")
+    median_ms: float | None = Field(None, description="The candidate's median call time, when timed.")
+    registers_per_thread: int | None = Field(None, description="Most registers of any of its kernels.")
+    spill_bytes: int | None = Field(None, description="Spill stores plus loads, summed over its kernels.")
+    occupancy_pct: float | None = Field(
+        None, description="Theoretical occupancy of its least-occupied kernel, for the block size used."
+    )
+    elapsed_s: float | None = Field(None, description="Wall time of this configuration's evaluation.")
+    message: str = Field("", description="The verdict's one sentence.")
+
+
 class Verdict(Record):
     """What the sandbox concluded about one candidate. JSON-serialisable; never holds exceptions."""
 
@@ -183,6 +199,10 @@ class Verdict(Record):
     )
     precision: str | None = Field(None, description="What the reference and candidate ran at, e.g. TF32 off.")
     timing_check: TimingCheck | None = None
+    tuning: list[TuningTrial] = Field(
+        default_factory=list,
+        description="Every configuration tried when the candidate declared TUNE; this verdict is the chosen one's.",
+    )
 
     @property
     def correct(self) -> bool:
@@ -247,6 +267,11 @@ class Attempt(Record):
     profile: Profile | None = None
     gpu_name: str = Field("none", description="GPU the verdict was measured on; 'none' for compile-only.")
     created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    idea: str | None = Field(
+        None,
+        description="What this attempt tried, in a few words (the Judge's method); the history shows it.",
+    )
+    analysis: str | None = Field(None, description="The Judge's advice this attempt followed, in full.")
 
 
 class LLMCall(Record):

@@ -48,6 +48,10 @@ class DoctorReport(BaseModel):
     gpus: list[GPUIdentity] = Field(default_factory=list)
     nvcc: str | None = None
     nvrtc: str | None = None
+    loaders: dict[str, str | None] = Field(
+        default_factory=dict,
+        description="Native-candidate loader -> None when installed, else why not (--loader NAME).",
+    )
     ncu: NcuInfo = Field(default_factory=NcuInfo)
     isolation: IsolationInfo = Field(
         default_factory=IsolationInfo,
@@ -149,6 +153,7 @@ def diagnose(
         gpus=_probe("NVML", list_gpus, list[GPUIdentity](), problems),
         nvcc=_probe("nvcc", nvcc_version, None, problems),
         nvrtc=_probe("NVRTC", nvrtc_version, None, problems),
+        loaders=_probe("the loaders", _loaders, dict[str, str | None](), problems),
         ncu=_probe("ncu", _ncu_info, NcuInfo(message="unknown"), problems),
         isolation=_isolation(),
         llm=llm,
@@ -165,6 +170,12 @@ def diagnose(
     )
     report.notes = optional_notes(report)
     return report
+
+
+def _loaders() -> dict[str, str | None]:
+    from kernelwright.sandbox.loaders import LOADER_NAMES, missing_reason
+
+    return {name: missing_reason(name) for name in LOADER_NAMES}
 
 
 def _db_url(db: str | None, env: Mapping[str, str] | None) -> str:
@@ -207,6 +218,10 @@ def missing_pieces(report: DoctorReport, llm_missing: list[str]) -> list[str]:
     if report.nvrtc is None:
         missing.append(
             "NVRTC cannot be loaded: install kernelwright[cuda13] (or [cuda12] for a CUDA 12 driver)."
+        )
+    if report.loaders and all(why is not None for why in report.loaders.values()):
+        missing.append(
+            "No loader can launch native candidates: install kernelwright[cuda13] (cuda-python and cupy)."
         )
     if llm_missing:
         missing.append(

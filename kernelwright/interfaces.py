@@ -110,6 +110,16 @@ class StoreReader(Protocol):
 
     def task(self, task_key: str) -> Task | None: ...
 
+    def best_of_class(
+        self,
+        op_class: str,
+        *,
+        gpu_name: str | None = None,
+        exclude_task: str | None = None,
+        limit: int = 2,
+        min_speedup: float = 1.0,
+    ) -> list[StoredAttempt]: ...
+
 
 class Store(StoreReader, StoreWriter, Protocol):
     """Where runs, tasks, attempts, LLM calls, metrics and baselines live (store.SqlStore). The

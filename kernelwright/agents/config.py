@@ -10,6 +10,7 @@ are SecretStr so that no repr, log line or stored config ever shows them.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -144,6 +145,20 @@ _ENV_LIMITS = {
 }
 
 
+# Reasoning models reject or ignore a sampling temperature (OpenAI's o-series and gpt-5 answer 400).
+_REASONING_MODELS = re.compile(r"(^|/)(o\d|gpt-5)|reason|think|deepseek-r1|qwq", re.IGNORECASE)
+DEFAULT_TEMPERATURE: dict[str, float] = {"coder": 0.7, "judge": 0.2}
+"""The Coder samples K different candidates per round; the Judge should read the same evidence the
+same way."""
+
+
+def default_temperature(role: Role, model: str | None, reasoning_effort: str | None) -> float | None:
+    """The role's default, or None (the endpoint's own) for a reasoning model."""
+    if reasoning_effort or (model and _REASONING_MODELS.search(model)):
+        return None
+    return DEFAULT_TEMPERATURE[role]
+
+
 def _first(*values: Any) -> Any:
     for v in values:
         if v is not None and v != "":
@@ -173,9 +188,13 @@ def _role_from(env: Mapping[str, str], ov: dict[str, Any], role: Role) -> RoleCo
             env.get(f"KERNELWRIGHT_{up}_MODEL"),
             env.get("KERNELWRIGHT_MODEL"),
         ),
-        "temperature": _first(ov.get(f"{role}_temperature"), ov.get("temperature")),
+        "temperature": _first(
+            ov.get(f"{role}_temperature"), ov.get("temperature"), env.get(f"KERNELWRIGHT_{up}_TEMPERATURE")
+        ),
         "reasoning_effort": _first(ov.get(f"{role}_reasoning_effort"), ov.get("reasoning_effort")),
     }
+    if fields["temperature"] is None:
+        fields["temperature"] = default_temperature(role, fields["model"], fields["reasoning_effort"])
     for name in ("timeout_s", "max_retries", "max_tokens"):
         if name in ov:
             fields[name] = ov[name]

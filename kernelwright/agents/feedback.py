@@ -46,7 +46,11 @@ def guard_findings(verdict: Verdict) -> str:
 
 def attempt_summary(attempt: Attempt) -> str:
     v = attempt.verdict
-    text = f"round {attempt.round}, candidate {attempt.candidate_index}, {attempt.mode}: {v.status.value}"
+    # "idea -> result": what was tried, so neither agent proposes it again
+    idea = f' "{attempt.idea}"' if attempt.idea else ""
+    text = (
+        f"round {attempt.round}, candidate {attempt.candidate_index}, {attempt.mode}{idea}: {v.status.value}"
+    )
     if v.speedup_vs_eager is not None:
         text += f", {v.speedup_vs_eager:.2f}x vs eager"
     if v.candidate_timing is not None:

@@ -15,9 +15,10 @@ from kernelwright.agents.client import LLMError
 from kernelwright.agents.coder import Coder, CoderReply
 from kernelwright.agents.judge import Judge
 from kernelwright.agents.loop_config import EventHook, LoopConfig, LoopEvent, LoopResult
-from kernelwright.agents.loop_state import LoopState, Recorded, malformed_verdict
+from kernelwright.agents.loop_state import RETIMED_MODE, LoopState, Recorded, malformed_verdict
 from kernelwright.agents.parsing import candidate_from_code
-from kernelwright.agents.round_plan import RoundPlan, plan_round
+from kernelwright.agents.round_plan import PromptContext, SlotPlan, plan_round
+from kernelwright.agents.tuning import judge_tuned
 from kernelwright.contracts import Attempt, Profile, Status, Task, Verdict
 from kernelwright.gpu.target import Target
 from kernelwright.interfaces import ChatClient, Evaluator, ProfilerFn, RunLog
@@ -38,9 +39,11 @@ async def optimize_task(
     target: Target,
     gpu_lock: asyncio.Semaphore | None = None,
     on_event: EventHook | None = None,
+    context: PromptContext | None = None,
 ) -> LoopResult:
     """Runs (or resumes: stored rounds are not redone, and what the run spent before counts against
-    its budgets) the loop; never raises for a bad reply."""
+    its budgets) the loop; never raises for a bad reply. `context`: the rules, formats and examples
+    every Coder prompt states (agents/prompt_context.py builds it; None states the target only)."""
     spent_usd, spent_tokens = store.spent(run_id)
     budget = Budget(
         max_usd=config.max_usd,
@@ -50,6 +53,7 @@ async def optimize_task(
         spent_tokens=spent_tokens,
         output_cap=config.max_output_tokens,
     )
+    context = context or PromptContext(gpu_facts=target.facts, rules="", candidate_format="")
     run = _Run(
         task,
         config,
@@ -69,15 +73,19 @@ async def optimize_task(
     try:
         for rnd in range(config.rounds):
             missing = state.missing_slots(rnd)
-            if not missing:
-                continue
-            _check_stop(state, config, target)
-            plan = await plan_round(rnd, task, state, judge_agent, target.facts, config.prompt_tokens)
-            run.emit(LoopEvent("round", rnd, text=plan.mode))
-            outcomes = await asyncio.gather(
-                *(run.slot(state, rnd, k, plan) for k in missing), return_exceptions=True
-            )
-            _raise_first(outcomes, len(missing))
+            if missing:
+                _check_stop(state, config, target)
+                plan = await plan_round(rnd, task, state, judge_agent, context, config.prompt_tokens)
+                run.emit(LoopEvent("round", rnd, text=plan.mode))
+                outcomes = await asyncio.gather(
+                    *(run.slot(state, rnd, k, plan.slot(k)) for k in missing), return_exceptions=True
+                )
+                _raise_first(outcomes, len(missing))
+            # also after a resume that stopped between a round's last candidate and its re-timing
+            await run.retime(state, rnd)
+            if (best := state.best()) is not None:
+                slot = best.attempt.candidate_index % config.candidates  # a format retry is its slot's
+                run.emit(LoopEvent("best", rnd, slot, attempt=best.attempt))
         _check_stop(state, config, target)
         if target.compile_only:
             status, message = (
@@ -115,7 +123,7 @@ def _check_stop(state: LoopState, config: LoopConfig, target: Target) -> None:
     roof = best.attempt.profile.roofline if best.attempt.profile else None
     if roof is not None and roof.sol_pct >= config.sol_target_pct:
         raise StopRun(f"The best kernel reaches {roof.sol_pct:.0f}% of speed of light.", "solved")
-    if state.stalled_rounds() >= config.patience:
+    if state.stalled_rounds(config.noise_margin_pct / 100) >= config.patience:
         raise StopRun(f"No faster kernel in the last {rounds_text(config.patience)}.", "stalled")
 
 
@@ -152,7 +160,7 @@ class _Run:
         event.spent_usd = self.budget.spent_usd
         self.hook(event)
 
-    async def slot(self, state: LoopState, rnd: int, k: int, plan: RoundPlan) -> None:
+    async def slot(self, state: LoopState, rnd: int, k: int, plan: SlotPlan) -> None:
         """One candidate: write it (once more with a reminder if malformed), evaluate, store."""
         self.emit(LoopEvent("candidate", rnd, k, "writing"))
         reply = await self.coder.ask(plan.prompt)
@@ -170,27 +178,57 @@ class _Run:
                 )
                 return
         self.emit(LoopEvent("candidate", rnd, slot, "evaluating"))
-        verdict, prof = await self._judge_code(reply)
-        self._record(state, rnd, k, plan, reply.code or "", verdict, prof, slot)
+        code, verdict, prof = await self._judge_code(reply)
+        self._record(state, rnd, k, plan, code, verdict, prof, slot)
 
-    async def _judge_code(self, reply: CoderReply) -> tuple[Verdict, Profile | None]:
+    async def _judge_code(self, reply: CoderReply) -> tuple[str, Verdict, Profile | None]:
+        """The code kept (a tuned candidate's best variant: exactly what was measured), its verdict
+        and profile."""
         candidate = candidate_from_code(reply.code or "", origin="coder")
         async with self.gpu_lock:
-            verdict = await asyncio.to_thread(self.evaluate, self.task, candidate)
+            tuned = await asyncio.to_thread(
+                judge_tuned, self.task, candidate, self.evaluate, compile_only=self.target.compile_only
+            )
+            candidate, verdict = tuned.candidate, tuned.verdict
             if verdict.status != Status.ok or self.profile is None:
-                return verdict, None
+                return candidate.source, verdict, None
             try:
                 prof = await asyncio.to_thread(self.profile, self.task, candidate, verdict)
             except Exception as err:  # a profiler failure must not lose a measured attempt
                 prof = Profile(unavailable=[f"profiler failed: {type(err).__name__}: {err}"])
-        return verdict, prof
+        return candidate.source, verdict, prof
+
+    async def retime(self, state: LoopState, rnd: int) -> None:
+        """Before a round's fastest candidate replaces the best, both are judged again back to back
+        (stored as 'reeval' attempts): one lucky timing must not move the search to a slower kernel."""
+        pair = state.pending_retime(rnd)
+        if pair is None or self.target.compile_only:
+            return
+        self.emit(LoopEvent("retiming", rnd, text="re-timing the new best against the old"))
+        for index, row in zip((-1, -2), pair, strict=True):
+            candidate = candidate_from_code(row.attempt.code, origin="coder")
+            async with self.gpu_lock:
+                verdict = await asyncio.to_thread(self.evaluate, self.task, candidate)
+            again = Attempt(
+                run_id=self.run_id,
+                task_key=self.task.key,
+                round=rnd,
+                candidate_index=index,
+                mode=RETIMED_MODE,
+                parent_attempt_id=row.id,
+                code=row.attempt.code,
+                verdict=verdict,
+                gpu_name=verdict.gpu_name or self.target.gpu_name,
+                idea=f"re-timing of attempt {row.id}",
+            )
+            state.add(Recorded(self.store.add_attempt(again), again))
 
     def _record(
         self,
         state: LoopState,
         rnd: int,
         k: int,
-        plan: RoundPlan,
+        plan: SlotPlan,
         code: str,
         verdict: Verdict,
         prof: Profile | None,
@@ -207,6 +245,8 @@ class _Run:
             verdict=verdict,
             profile=prof,
             gpu_name=verdict.gpu_name or self.target.gpu_name,
+            idea=plan.idea or None,
+            analysis=plan.advice or None,
         )
         attempt_id = self.store.add_attempt(attempt)
         if prof is not None and prof.metrics:

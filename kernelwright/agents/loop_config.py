@@ -22,6 +22,9 @@ class LoopConfig(BaseModel):
     sol_target_pct: float = Field(
         90.0, description="Stop once the best kernel reaches this % of speed of light."
     )
+    noise_margin_pct: float = Field(
+        3.0, ge=0, description="A new best counts as progress for patience only when this % faster."
+    )
     max_usd: float | None = Field(None, description="Dollar budget of the run (LLM cost).")
     max_tokens: int | None = Field(None, description="Token budget of the run (in + out).")
     max_minutes: float | None = Field(None, description="Wall-time budget of this invocation, minutes.")
@@ -47,7 +50,8 @@ class LoopResult(BaseModel):
 
 @dataclass
 class LoopEvent:
-    """For live views: kind is 'round', 'candidate' or 'attempt'."""
+    """For live views: kind is 'round', 'candidate', 'attempt', 'retiming' or 'best' (the loop's best
+    after a round, re-timings decided)."""
 
     kind: str
     round: int

@@ -41,21 +41,35 @@ class Recorded:
     attempt: Attempt
 
 
+RETIMED_MODE = "reeval"
+# Failures worth a repair slot once a correct kernel exists: code that ran or compiled but is wrong.
+_REPAIRABLE = {Status.compile_error, Status.incorrect, Status.runtime_error, Status.crashed, Status.timeout}
+
+
 @dataclass
 class LoopState:
+    """`recorded`: the candidates of every slot; `retimed`: re-timings (mode 'reeval') of a round's
+    new best and the best it would replace, measured back to back before the switch."""
+
     candidates: int
     recorded: list[Recorded] = field(default_factory=list)
+    retimed: list[Recorded] = field(default_factory=list)
 
     @classmethod
     def load(cls, store: RunLog, run_id: int, task_key: str, candidates: int) -> LoopState:
         stored = store.attempts_for_task(task_key)
-        rows = [Recorded(s.id, s.attempt) for s in stored if s.attempt.run_id == run_id]
-        rows.sort(key=lambda r: (r.attempt.round, r.attempt.candidate_index))
-        return cls(candidates, rows)
+        state = cls(candidates)
+        for s in stored:
+            if s.attempt.run_id == run_id:
+                state.add(Recorded(s.id, s.attempt))
+        return state
 
     def add(self, row: Recorded) -> None:
         """Keeps rows in slot order, not completion order, so that prompts built from a round read
         the same in a clean run and in a resumed one."""
+        if row.attempt.mode == RETIMED_MODE:
+            self.retimed.append(row)
+            return
         bisect.insort(self.recorded, row, key=lambda r: (r.attempt.round, r.attempt.candidate_index))
 
     @property
@@ -75,29 +89,86 @@ class LoopState:
         return self.in_round(max(rounds)) if rounds else []
 
     def best(self, upto_round: int | None = None) -> Recorded | None:
-        """The fastest `ok` attempt (never `suspicious`); with no timings, the earliest `ok`."""
-        pool = [
+        """The best `ok` attempt (never `suspicious`), decided round by round: a round's fastest
+        replaces the best only when it reads faster and, where both were re-timed back to back, is
+        faster on that re-timing too. With no timings, the earliest `ok`."""
+        champion: Recorded | None = None
+        for rnd in sorted({r.attempt.round for r in self.recorded}):
+            if upto_round is not None and rnd > upto_round:
+                break
+            challenger = self.round_fastest(rnd)
+            if challenger is None:
+                continue
+            if champion is None:
+                champion = challenger
+            elif _speedup(challenger.attempt) > _speedup(champion.attempt):
+                retimed = self.retiming(rnd, challenger, champion)
+                if retimed is None or retimed[0] > retimed[1]:
+                    champion = challenger
+        return champion
+
+    def round_fastest(self, rnd: int) -> Recorded | None:
+        ok = [r for r in self.in_round(rnd) if r.attempt.verdict.status == Status.ok]
+        if not ok:
+            return None
+        return max(ok, key=lambda r: (_speedup(r.attempt), -r.attempt.candidate_index))
+
+    def retiming(self, rnd: int, challenger: Recorded, champion: Recorded) -> tuple[float, float] | None:
+        """Both speedups as re-timed after round `rnd`, None when that was not done. A re-run that is
+        no longer `ok` (a flaky kernel) counts as infinitely slow."""
+        again = {r.attempt.parent_attempt_id: r.attempt for r in self.retimed if r.attempt.round == rnd}
+        if challenger.id not in again or champion.id not in again:
+            return None
+        return _ok_speedup(again[challenger.id]), _ok_speedup(again[champion.id])
+
+    def pending_retime(self, rnd: int) -> tuple[Recorded, Recorded] | None:
+        """(the round's fastest, the best before it) when the first reads faster than the second and
+        the pair has not been re-timed yet."""
+        before = self.best(rnd - 1) if rnd > 0 else None
+        challenger = self.round_fastest(rnd)
+        if before is None or challenger is None or challenger.attempt.verdict.speedup_vs_eager is None:
+            return None
+        if _speedup(challenger.attempt) <= _speedup(before.attempt):
+            return None
+        if self.retiming(rnd, challenger, before) is not None:
+            return None
+        return challenger, before
+
+    def runner_up(self) -> Recorded | None:
+        """The fastest `ok` attempt with other code than the best's: the beam's second parent."""
+        best = self.best()
+        if best is None:
+            return None
+        others = [
             r
             for r in self.recorded
-            if r.attempt.verdict.status == Status.ok and (upto_round is None or r.attempt.round <= upto_round)
+            if r.attempt.verdict.status == Status.ok and r.attempt.code.strip() != best.attempt.code.strip()
         ]
-        if not pool:
-            return None
-        return max(pool, key=lambda r: (_speedup(r.attempt), -r.attempt.round, -r.attempt.candidate_index))
+        return max(others, key=lambda r: (_speedup(r.attempt), -r.attempt.round), default=None)
 
-    def stalled_rounds(self) -> int:
-        """Rounds since the best last improved, counted only once a correct kernel exists."""
+    def failure_to_repair(self, rnd: int) -> Recorded | None:
+        """Once a correct kernel exists: the most promising failure of the last round when that round
+        brought no new best (a wrong or non-compiling idea may still be the faster one)."""
+        last = self.last_round(rnd)
+        best = self.best()
+        if not last or best is None or best.attempt.round == last[0].attempt.round:
+            return None
+        failed = [r for r in last if r.attempt.verdict.status in _REPAIRABLE and not is_malformed(r.attempt)]
+        return pick_repair_base(failed)
+
+    def stalled_rounds(self, noise_margin: float = 0.0) -> int:
+        """Rounds since the best last improved by more than `noise_margin` (a fraction: 0.03 = 3%),
+        counted only once a correct kernel exists."""
         rounds = sorted({r.attempt.round for r in self.recorded})
-        stalled, best = 0, None
+        stalled, reference = 0, None
         for rnd in rounds:
             now = self.best(rnd)
             if now is None:
                 continue
-            if best is None or _speedup(now.attempt) > _speedup(best.attempt):
-                stalled = 0
+            if reference is None or _speedup(now.attempt) > _speedup(reference.attempt) * (1 + noise_margin):
+                stalled, reference = 0, now
             else:
                 stalled += 1
-            best = now
         return stalled
 
 
@@ -123,3 +194,7 @@ def pick_current(rows: Sequence[Recorded]) -> Recorded | None:
 def _speedup(attempt: Attempt) -> float:
     s = attempt.verdict.speedup_vs_eager
     return s if s is not None else float("-inf")
+
+
+def _ok_speedup(attempt: Attempt) -> float:
+    return _speedup(attempt) if attempt.verdict.status == Status.ok else float("-inf")

@@ -46,6 +46,9 @@ class ProgressView:
             self.round, self.mode, self.slots = event.round, event.text, {}
         elif event.kind == "candidate" and event.candidate_index is not None:
             self.slots[event.candidate_index] = event.text
+        elif event.kind == "best" and event.attempt is not None:
+            # the loop's own choice, after re-timing: it may keep a kernel slower than a lucky reading
+            self.best_speedup = event.attempt.verdict.speedup_vs_eager
         elif event.kind == "attempt" and event.attempt is not None and event.candidate_index is not None:
             self.attempts += 1
             v = event.attempt.verdict

@@ -18,6 +18,10 @@ PROMPT_NAMES = (
     "judge_optimization",
     "reminder_code",
     "reminder_json",
+    "sandbox_rules",
+    "format_cuda",
+    "format_cpu",
+    "coder_tuning",
 )
 
 

@@ -5,6 +5,7 @@ this class and then split into the settings they decide."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -13,7 +14,8 @@ from kernelwright.agents.loop_config import LoopConfig
 from kernelwright.gpu.target import DEFAULT_ARCH
 
 # The options LLMConfig.from_env takes as overrides.
-_LLM_OPTIONS = {"model", "coder_model", "judge_model", "base_url", "temperature", "reasoning_effort"}
+_LLM_OPTIONS = {"model", "coder_model", "judge_model", "base_url", "temperature", "coder_temperature",
+                "judge_temperature", "reasoning_effort"}  # fmt: skip
 
 
 class RunOptions(BaseModel):
@@ -26,6 +28,16 @@ class RunOptions(BaseModel):
     judge_model: str | None = Field(None, description="Model of the Judge.")
     base_url: str | None = Field(None, description="OpenAI-compatible endpoint for both roles.")
     temperature: float | None = Field(None, description="Sampling temperature for both roles.")
+    coder_temperature: float | None = Field(
+        None,
+        description="Sampling temperature of the Coder (else KERNELWRIGHT_CODER_TEMPERATURE, 0.7; "
+        "the endpoint's own for reasoning models).",
+    )
+    judge_temperature: float | None = Field(
+        None,
+        description="Sampling temperature of the Judge (else KERNELWRIGHT_JUDGE_TEMPERATURE, 0.2; "
+        "the endpoint's own for reasoning models).",
+    )
     reasoning_effort: str | None = Field(
         None, description="Reasoning effort (low/medium/high) for reasoning models, both roles."
     )
@@ -57,12 +69,28 @@ class RunOptions(BaseModel):
     rounds: int = Field(10, ge=1, description="Rounds of Judge + Coder (per task).")
     candidates: int = Field(2, ge=1, description="Candidates per round, written in parallel.")
     patience: int = Field(4, ge=1, description="Stop after this many rounds without a faster kernel.")
+    noise_margin_pct: float = Field(
+        3.0, ge=0, description="A kernel must be this % faster to count as progress for --patience."
+    )
     max_usd: float | None = Field(None, description="Dollar budget for LLM calls (per task).")
     max_tokens: int | None = Field(None, description="Token budget, in + out (per task).")
     max_minutes: float | None = Field(None, description="Wall-time budget, minutes (per task).")
     compile_only: bool = Field(False, description="No GPU: compile and guard candidates on the CPU only.")
+    device: Literal["cuda", "cpu"] = Field(
+        "cuda",
+        description="Where candidates run: cuda, or cpu (the sandbox's CPU protocol, for a run with no "
+        "GPU; CPU timings are stored as GPU 'cpu').",
+    )
+    allow_torch: bool = Field(
+        False, description="Let PyTorch ops do the work (every other check still applies)."
+    )
     arch: str = Field(DEFAULT_ARCH, description="Target architecture for --compile-only.")
     profile: bool = Field(True, description="Profile correct candidates (ncu, NVML) for the Judge.")
+    loader: Literal["cuda-python", "cupy", "pycuda"] = Field(
+        "cuda-python",
+        description="Library that loads and launches native candidates' NVRTC cubin: cuda-python, cupy "
+        "or pycuda (same cubin, same verdict; `kernelwright doctor` lists the installed ones).",
+    )
 
     def llm(self, env: Mapping[str, str] | None = None) -> LLMConfig:
         """Both roles' endpoints: the environment, overridden by the options that were given."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -15,6 +16,7 @@ from kernelwright.agents.call_limit import EndpointLimits
 from kernelwright.agents.config import LLMConfig
 from kernelwright.agents.loop import EventHook, LoopConfig, LoopResult, optimize_task
 from kernelwright.agents.prices import PriceTable
+from kernelwright.agents.prompt_context import EXAMPLES_KEY, choose_example_ids, prompt_context
 from kernelwright.agents.wiring import open_clients
 from kernelwright.contracts import Task
 from kernelwright.errors import ConfigError
@@ -50,6 +52,11 @@ def require_complete(llm: LLMConfig) -> LLMConfig:
     return llm
 
 
+def _run_config(store: Store, run_id: int) -> dict[str, Any]:
+    info = store.run(run_id)
+    return info.config if info is not None else {}
+
+
 def _open_run(task: Task, settings: OptimizeSettings, target: Target, store: Store) -> tuple[int, LoopConfig]:
     """A new run row, or the resumed one (its K is kept: slots are numbered by it)."""
     if settings.resume_run_id is None:
@@ -59,6 +66,7 @@ def _open_run(task: Task, settings: OptimizeSettings, target: Target, store: Sto
             "loop": settings.loop.model_dump(),
             "target": target.model_dump(mode="json"),
             "llm": settings.llm.describe(),
+            EXAMPLES_KEY: choose_example_ids(task, target, store, settings.loop.prompt_tokens),
         }
         run_id = store.create_run(
             config,
@@ -81,6 +89,9 @@ def _open_run(task: Task, settings: OptimizeSettings, target: Target, store: Sto
         raise ConfigError(
             f"Run {run_id} was {'' if stored_compile_only else 'not '}compile-only; resume it the same way."
         )
+    stored_device = info.config.get("target", {}).get("device", "cuda")
+    if stored_device != target.device:
+        raise ConfigError(f"Run {run_id} ran on --device {stored_device}; resume it the same way.")
     k = stored_loop.get("candidates", settings.loop.candidates)
     return run_id, settings.loop.model_copy(update={"candidates": k})
 
@@ -103,6 +114,7 @@ async def run_optimize(
     prices = PriceTable.load(settings.llm.prices_path)
     store.add_task(task)
     run_id, loop_config = _open_run(task, settings, target, store)
+    example_ids = _run_config(store, run_id).get(EXAMPLES_KEY, [])
     limit = limits or EndpointLimits(settings.llm.max_concurrency)
     clients = open_clients(settings.llm, store, run_id, prices=prices, limit=limit)
     try:
@@ -118,6 +130,7 @@ async def run_optimize(
             target=target,
             gpu_lock=gpu_lock,
             on_event=on_event,
+            context=prompt_context(task, target, store=store, example_ids=example_ids),
         )
     except (KeyboardInterrupt, asyncio.CancelledError):
         store.finish_run(run_id, "interrupted")

@@ -18,6 +18,7 @@ from kernelwright.agents.prices import PriceTable
 from kernelwright.contracts import Candidate, Task, Verdict
 from kernelwright.gpu.target import Target
 from kernelwright.interfaces import BaselineCache, ChatClient, ProfilerFn, StoreWriter
+from kernelwright.sandbox.config import SandboxConfig
 
 
 class OwnedEvaluator(Protocol):
@@ -44,17 +45,24 @@ class StaticCheck:
 
 
 def evaluator_for(
-    target: Target, *, gpu_index: int = 0, store: BaselineCache | None = None
+    target: Target, *, gpu_index: int = 0, store: BaselineCache | None = None, loader: str = "cuda-python"
 ) -> OwnedEvaluator:
     """How `target` judges a candidate on one of its GPUs (`gpu_index`, an NVML index; 0 inside a Ray
     worker, whose one GPU Ray pinned): the Sandbox there, or the compile-only static check. `store`
-    caches the torch.compile baseline."""
+    caches the torch.compile baseline; `loader` launches native candidates (sandbox.loaders)."""
     if target.compile_only:
         return StaticCheck(target.arch)
-    from kernelwright.sandbox.config import SandboxConfig
     from kernelwright.sandbox.evaluate import Sandbox
 
-    return Sandbox(SandboxConfig(device="cuda", gpu_index=gpu_index), store=store)
+    return Sandbox(sandbox_config_for(target, gpu_index=gpu_index, loader=loader), store=store)
+
+
+def sandbox_config_for(target: Target, *, gpu_index: int = 0, loader: str = "cuda-python") -> SandboxConfig:
+    """The sandbox settings `target`'s candidates are judged by; the prompts state the same rules
+    (agents/rules.py), so what the Coder is told and what is applied have one source."""
+    return SandboxConfig(
+        device=target.device, gpu_index=gpu_index, allow_torch=target.allow_torch, loader=loader
+    )
 
 
 def profiler_for(gpu_index: int = 0) -> ProfilerFn:

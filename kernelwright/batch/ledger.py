@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 
+from kernelwright.agents.prompt_context import EXAMPLES_KEY, choose_example_ids
 from kernelwright.batch.plan import BatchPlan
 from kernelwright.contracts import Attempt, LLMCall, RunInfo, Task
 from kernelwright.errors import ConfigError
@@ -87,6 +88,8 @@ class BatchLedger:
             "task_key": task.key,
             "config_hash": plan.hash,
             "settings": plan.relevant,
+            # chosen now, so that a resumed task shows the same examples (agents/prompt_context.py)
+            EXAMPLES_KEY: choose_example_ids(task, plan.target, self.store, plan.settings.loop.prompt_tokens),
         }
         return self.store.create_run(
             config, coder_model=plan.coder_model, judge_model=plan.judge_model, gpu_name=plan.target.gpu_name
@@ -107,3 +110,8 @@ class BatchLedger:
 
     def prior_llm_calls(self, run_id: int) -> list[LLMCall]:
         return self.store.llm_calls(run_id)
+
+    def example_ids(self, run_id: int) -> list[int]:
+        """The example kernels a task's run was given when it started."""
+        run = self.store.run(run_id)
+        return list(run.config.get(EXAMPLES_KEY, [])) if run is not None else []

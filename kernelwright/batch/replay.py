@@ -23,6 +23,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+from kernelwright.agents.loop_state import RETIMED_MODE
 from kernelwright.contracts import (
     Attempt,
     Candidate,
@@ -104,7 +105,8 @@ class ReplayEvaluator:
         self._lock = threading.Lock()
         self._verdicts: dict[str, list[Verdict]] = {}
         self._profiles: dict[str, list[Profile]] = {}
-        for a in sorted(hidden, key=lambda a: a.candidate_index):
+        # Slots in order, then the round's re-timings (the loop judges them after its slots).
+        for a in sorted(hidden, key=lambda a: (a.mode == RETIMED_MODE, abs(a.candidate_index))):
             self._verdicts.setdefault(a.code, []).append(a.verdict)
             if a.profile is not None:
                 self._profiles.setdefault(a.code, []).append(a.profile)

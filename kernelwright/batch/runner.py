@@ -17,6 +17,7 @@ from typing import Protocol
 
 from kernelwright.agents.call_limit import EndpointLimits
 from kernelwright.agents.loop import optimize_task
+from kernelwright.agents.prompt_context import prompt_context
 from kernelwright.agents.wiring import RunClients
 from kernelwright.batch.ledger import BatchLedger
 from kernelwright.batch.plan import BatchPlan
@@ -104,6 +105,9 @@ async def _run_one(
             run_id=run_id,
             config=plan.settings.loop,
             target=plan.target,
+            context=prompt_context(
+                task, plan.target, store=ledger.store, example_ids=ledger.example_ids(run_id)
+            ),
         )
     except Exception as err:  # one task's failure must not stop the suite; it is recorded
         ledger.finish_task_run(run_id, "failed")

@@ -20,7 +20,9 @@ def register(app: typer.Typer) -> None:
 
 def analyze(
     candidate: Annotated[Path, typer.Argument(help="Candidate file (native CudaModule or load_inline).")],
-    arch: Annotated[str, typer.Option(help="Target GPU architecture, e.g. sm_90, sm_80.")] = "sm_90",
+    arch: Annotated[
+        str, typer.Option(help="Target GPU architecture, e.g. sm_90a (Hopper), sm_80.")
+    ] = "sm_90a",
     block_size: Annotated[
         list[int] | None, typer.Option("--block-size", help="Block size(s) for the occupancy table.")
     ] = None,

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from kernelwright.agents.run_options import RunOptions
 from kernelwright.commands.live import live_view
-from kernelwright.commands.options import DbOption, choose_target, with_run_options
+from kernelwright.commands.options import DbOption, choose_target, task_for_target, with_run_options
 from kernelwright.contracts import Task
 from kernelwright.errors import ConfigError, KernelwrightError
 from kernelwright.gpu.target import Target
@@ -57,13 +57,23 @@ def batch(
     target = choose_target(
         options,
         command="batch",
-        instead="use --compile-only, or --ray ADDRESS for a cluster",
+        instead="use --compile-only, --device cpu --allow-torch, or --ray ADDRESS for a cluster",
         gpus=gpus,
         ray=ray,
     )
+    the_tasks = [task_for_target(t, target) for t in the_tasks]
     for line in price_notes(settings.llm):
         console.print(line, highlight=False)
-    _run(the_tasks, settings, config, target, db=db, resume=resume, with_profiler=options.profile)
+    _run(
+        the_tasks,
+        settings,
+        config,
+        target,
+        db=db,
+        resume=resume,
+        with_profiler=options.profile,
+        loader=options.loader,
+    )
 
 
 def _select_tasks(suite: str, level: int | None, pattern: str | None) -> list[Task]:
@@ -91,6 +101,7 @@ def _run(
     db: str | None,
     resume: int | None,
     with_profiler: bool,
+    loader: str = "cuda-python",
 ) -> None:
     from kernelwright.batch.evaluators import open_pool
     from kernelwright.batch.optimize_suite import optimize_suite
@@ -100,7 +111,7 @@ def _run(
 
     store = open_store(db)
     try:
-        judging = open_pool(target, store, with_profiler=with_profiler)
+        judging = open_pool(target, store, with_profiler=with_profiler, loader=loader)
         state_ref: dict[str, BatchState] = {}
         try:
             with live_view(BatchView(state_ref, len(tasks), judging.pool), console, refresh_per_second=2):

@@ -77,6 +77,16 @@ def _isolation_rows(isolation: IsolationInfo) -> list[tuple[str, str]]:
     return rows
 
 
+def _loader_rows(loaders: dict[str, str | None]) -> list[tuple[str, str]]:
+    """`loaders: [installed]` (what --loader accepts here), then why each other one is missing."""
+    installed = [name for name, why in loaders.items() if why is None]
+    rows = [("loaders", escape(f"[{', '.join(installed)}]"))]
+    rows += [
+        ("", f"[yellow]{escape(name)} missing:[/] {escape(why)}") for name, why in loaders.items() if why
+    ]
+    return rows
+
+
 def _print(report: DoctorReport) -> None:
     console = Console(soft_wrap=True)
     table = Table(show_header=False, box=None, pad_edge=False)
@@ -98,6 +108,8 @@ def _print(report: DoctorReport) -> None:
         )
     table.add_row("NVRTC", _yes_no(report.nvrtc, "cannot be loaded"))
     table.add_row("nvcc", _yes_no(report.nvcc))
+    for label, text in _loader_rows(report.loaders):
+        table.add_row(label, text)
     table.add_row("ncu", escape(report.ncu.message))
     for label, text in _isolation_rows(report.isolation):
         table.add_row(label, text)

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from kernelwright.agents.run_options import RunOptions
 from kernelwright.commands.live import live_view
-from kernelwright.commands.options import DbOption, choose_target, with_run_options
+from kernelwright.commands.options import DbOption, choose_target, task_for_target, with_run_options
 from kernelwright.commands.paths import writable_folder
 from kernelwright.contracts import Task
 from kernelwright.errors import KernelwrightError
@@ -52,17 +52,25 @@ def optimize(
     target = choose_target(
         options,
         command="optimize",
-        instead="use --compile-only to check the endpoint, model and prompts with NVRTC on the CPU",
+        instead="use --compile-only to check the endpoint, model and prompts with NVRTC on the CPU, or "
+        "--device cpu --allow-torch to run the whole loop on the CPU",
     )
+    the_task = task_for_target(the_task, target)
     llm = require_complete(options.llm())
     for line in price_notes(llm):
         console.print(line, highlight=False)
     settings = OptimizeSettings(llm=llm, loop=options.loop(), out_dir=out, resume_run_id=resume)
-    _run(the_task, settings, target, db, with_profiler=options.profile)
+    _run(the_task, settings, target, db, with_profiler=options.profile, loader=options.loader)
 
 
 def _run(
-    task: Task, settings: OptimizeSettings, target: Target, db: str | None, *, with_profiler: bool
+    task: Task,
+    settings: OptimizeSettings,
+    target: Target,
+    db: str | None,
+    *,
+    with_profiler: bool,
+    loader: str = "cuda-python",
 ) -> None:
     from kernelwright.agents.call_limit import EndpointLimits
     from kernelwright.agents.progress_view import ProgressView
@@ -72,8 +80,9 @@ def _run(
 
     store = open_store(db)
     try:
-        evaluate = evaluator_for(target, store=store)
-        profile = profiler_for() if with_profiler and not target.compile_only else None
+        evaluate = evaluator_for(target, store=store, loader=loader)
+        on_gpu = not target.compile_only and target.device == "cuda"
+        profile = profiler_for() if with_profiler and on_gpu else None
         limits = EndpointLimits(settings.llm.max_concurrency)
         view = ProgressView(
             task.key,

@@ -15,9 +15,10 @@ from pydantic import ValidationError
 from pydantic.fields import FieldInfo
 
 from kernelwright.agents.run_options import RunOptions
+from kernelwright.contracts import Task
 from kernelwright.errors import ConfigError
 from kernelwright.gpu.availability import require_gpu
-from kernelwright.gpu.target import Target, compile_only_target, local_target, ray_target
+from kernelwright.gpu.target import Target, compile_only_target, cpu_target, local_target, ray_target
 
 DbOption = Annotated[
     str | None,
@@ -71,9 +72,24 @@ def choose_target(
 ) -> Target:
     """Where `command`'s candidates are judged: compile-only on the CPU, a Ray cluster, or the local
     GPUs `gpus` names (NoGPUError, saying what to do `instead`, when none is usable)."""
+    if options.device == "cpu":
+        if options.compile_only or ray is not None:
+            raise ConfigError("--device cpu runs candidates on this machine; drop --compile-only and --ray.")
+        return cpu_target(allow_torch=options.allow_torch)
     if options.compile_only:
         return compile_only_target(options.arch)
     if ray is not None:
-        return ray_target(ray, options.arch)
-    require_gpu(f"`kernelwright {command}`", instead)
-    return local_target(gpus, options.arch)
+        target = ray_target(ray, options.arch)
+    else:
+        require_gpu(f"`kernelwright {command}`", instead)
+        target = local_target(gpus, options.arch)
+    return target.model_copy(update={"allow_torch": options.allow_torch})
+
+
+def task_for_target(task: Task, target: Target) -> Task:
+    """The task as `target` runs it: on the CPU, its CPU-sized variant (`<name>@cpu`)."""
+    if target.device != "cpu":
+        return task
+    from kernelwright.kernelbench.cpu_variant import cpu_variant
+
+    return cpu_variant(task)

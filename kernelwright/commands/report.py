@@ -80,16 +80,26 @@ def export(
     gpu: Annotated[
         str | None, typer.Option("--gpu", help="Best on this GPU (default: the fastest anywhere).")
     ] = None,
+    as_: Annotated[
+        str,
+        typer.Option(
+            "--as",
+            help="files (.cu, launcher, ModelNew, test), torch-op (a torch.library custom op for "
+            "torch.compile / torch.export), cupy or pycuda (a plain Python module).",
+        ),
+    ] = "files",
     db: DbOption = None,
 ) -> None:
-    """Writes the best kernel of a task as a standalone module: .cu, launcher, ModelNew file and test."""
-    from kernelwright.report.export import export_best
+    """Writes the best kernel of a task as a standalone module: .cu, launcher, ModelNew file and test;
+    or a PyTorch custom op, or a cupy / pycuda module (--as)."""
+    from kernelwright.report.export import export_best, export_format
     from kernelwright.store import open_store
 
+    kind = export_format(as_)
     writable_folder(out, "--out")
     store = open_store(db, create=False)
     try:
-        written = export_best(store, task, out, gpu_name=gpu)
+        written = export_best(store, task, out, gpu_name=gpu, as_=kind)
     finally:
         store.close()
     for path in written:

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal, cast
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from kernelwright.contracts import Candidate, Status, Task, Verdict
-from kernelwright.errors import KernelwrightError
+from kernelwright.errors import ConfigError, KernelwrightError
 from kernelwright.gpu.availability import require_gpu
 
 # Distinct exit code per status; 2 and 3 are taken by usage/config errors and "no GPU".
@@ -52,6 +52,13 @@ def verify(
     no_timing: Annotated[bool, typer.Option("--no-timing", help="Verify only; skip timing.")] = False,
     compile_timeout: Annotated[float, typer.Option(help="Seconds allowed for loading/compiling.")] = 300.0,
     run_timeout: Annotated[float, typer.Option(help="Seconds allowed for verification and timing.")] = 120.0,
+    loader: Annotated[
+        str,
+        typer.Option(
+            help="Library that loads and launches native candidates' cubin: cuda-python, cupy or pycuda "
+            "(same NVRTC cubin, same verdict; `kernelwright doctor` lists the installed ones)."
+        ),
+    ] = "cuda-python",
 ) -> None:
     """Verify and time one candidate against a task in the isolated sandbox."""
     from kernelwright.gpu.availability import gpu_available
@@ -60,6 +67,7 @@ def verify(
     from kernelwright.sandbox.evaluate import Sandbox
 
     chosen = _device(device, gpu_available())
+    chosen_loader = _loader(loader, chosen)
     the_task = find_task(task)
     the_candidate = _read_candidate(candidate)
     config = SandboxConfig(
@@ -69,12 +77,16 @@ def verify(
         timing=not no_timing,
         compile_timeout_s=compile_timeout,
         run_timeout_s=run_timeout,
+        loader=chosen_loader,
     )
     if (syntax := _syntax_verdict(the_task, the_candidate, candidate, allow_torch)) is not None:
         verdict = syntax
     else:
+        from kernelwright.agents.tuning import judge_tuned
+
         with Sandbox(config) as sandbox:
-            verdict = sandbox(the_task, the_candidate)
+            # a file that declares TUNE is judged per configuration; the fastest correct one is kept
+            verdict = judge_tuned(the_task, the_candidate, sandbox, compile_only=False).verdict
     verdict = with_cpu_headline(verdict, chosen)
     if as_json:
         sys.stdout.write(verdict.model_dump_json(indent=2) + "\n")
@@ -109,6 +121,17 @@ def _device(requested: str | None, has_gpu: bool) -> str:
     if requested == "cuda":
         require_gpu("--device cuda", "use --device cpu")
     return requested
+
+
+def _loader(requested: str, device: str) -> Literal["cuda-python", "cupy", "pycuda"]:
+    """The --loader name, checked; on the GPU its library must import (doctor says why not)."""
+    from kernelwright.sandbox.loaders import LOADER_NAMES, missing_reason
+
+    if requested not in LOADER_NAMES:
+        raise ConfigError(f"--loader must be one of {', '.join(LOADER_NAMES)}, not '{requested}'.")
+    if device == "cuda" and (reason := missing_reason(requested)) is not None:
+        raise ConfigError(f"--loader {requested}: {reason}")
+    return cast(Literal["cuda-python", "cupy", "pycuda"], requested)
 
 
 def _read_candidate(path: Path) -> Candidate:
@@ -182,6 +205,10 @@ def render(verdict: Verdict, console: Console, *, task: str, candidate: str) -> 
         table.add_row("speedup vs torch.compile", f"{verdict.speedup_vs_compiled:.2f}x")
     if verdict.kernel_names:
         table.add_row("kernels", ", ".join(verdict.kernel_names))
+    for trial in verdict.tuning:
+        values = ", ".join(f"{k}={v!r}" for k, v in trial.values.items())
+        time = f", {trial.median_ms:.4g} ms" if trial.median_ms is not None else ""
+        table.add_row("tuning" + (" (kept)" if trial.chosen else ""), f"{values}: {trial.status.value}{time}")
     for f in verdict.findings[:10]:
         table.add_row(f"finding {f.rule}", f"line {f.line}: {f.message}" if f.line else f.message)
     if verdict.isolation:

@@ -7,6 +7,8 @@ machine's CPU, Sandboxes on local GPUs, or a Ray cluster.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, Field
 
 from kernelwright.contracts import GPUIdentity
@@ -16,7 +18,8 @@ from kernelwright.gpu.nvml import list_gpus
 from kernelwright.gpu.specs import lookup_spec
 
 COMPILE_ONLY_GPU = "none"
-DEFAULT_ARCH = "sm_90"
+CPU_DEVICE_NAME = "cpu"
+DEFAULT_ARCH = "sm_90a"
 
 
 class Target(BaseModel):
@@ -33,6 +36,35 @@ class Target(BaseModel):
     gpu_indices: tuple[int, ...] = Field((), description="Local GPUs (NVML indices) that judge candidates.")
     ray_address: str | None = Field(None, description="The Ray cluster that judges candidates instead.")
     facts: str = Field(description="What the prompts say about the target hardware.")
+    device: Literal["cuda", "cpu"] = Field(
+        "cuda", description="Where candidates run: a GPU, or this machine's CPU (the sandbox's CPU protocol)."
+    )
+    allow_torch: bool = Field(
+        False, description="PyTorch ops may do the work (the guard's PyTorch rule and launch check are off)."
+    )
+
+
+def cpu_target(*, allow_torch: bool) -> Target:
+    """Candidates judged by the sandbox's CPU protocol on this machine: the whole loop without a GPU.
+    Timings are CPU timings and are stored under the GPU name 'cpu', apart from every GPU's."""
+    kind = (
+        "PyTorch code or C++ (torch.utils.cpp_extension.load_inline) is accepted"
+        if allow_torch
+        else "the work must be done by your own C++ (torch.utils.cpp_extension.load_inline with "
+        "cpp_sources and functions)"
+    )
+    facts = (
+        "No GPU: candidates run on this machine's CPU on device='cpu' tensors, and are verified and timed "
+        f"there against the reference; {kind}. CUDA kernels cannot run here."
+    )
+    return Target(
+        compile_only=False,
+        arch=DEFAULT_ARCH,
+        gpu_name=CPU_DEVICE_NAME,
+        facts=facts,
+        device="cpu",
+        allow_torch=allow_torch,
+    )
 
 
 def compile_only_target(arch: str) -> Target:
@@ -105,6 +137,14 @@ def gpu_facts(gpu: GPUIdentity | None, arch: str, *, compile_only: bool) -> str:
         facts.append(f"peak DRAM bandwidth {spec.dram_bandwidth_gbs:g} GB/s")
         if spec.fp32_tflops:
             facts.append(f"peak FP32 {spec.fp32_tflops:g} TFLOP/s")
+        tensor = [f"{name} {tflops:g}" for name, tflops in (("TF32", spec.tf32_tflops),
+                  ("FP16", spec.fp16_tflops), ("BF16", spec.bf16_tflops)) if tflops]  # fmt: skip
+        if tensor:
+            facts.append(f"dense tensor-core peaks {', '.join(tensor)} TFLOP/s")
         if spec.l2_mib:
             facts.append(f"L2 {spec.l2_mib:g} MiB")
+        if spec.smem_per_sm_kib:
+            facts.append(f"{spec.smem_per_sm_kib} KiB shared memory per SM")
+    # Every architecture since Maxwell: a 64K-entry register file per SM, at most 255 per thread.
+    facts.append("65536 registers per SM, at most 255 per thread")
     return ", ".join(facts) + "."

@@ -153,7 +153,11 @@ def load_task(path: str | Path) -> Task:
     path = Path(path)
     if path.is_dir():
         raise TaskError(f"{path}: is a folder, not a task file (use `tasks list --suite {path}`)")
-    source = _read(path)
+    return task_from_source(_read(path), path)
+
+
+def task_from_source(source: str, path: Path, *, name: str | None = None) -> Task:
+    """The Task of `source` as if it were the file at `path` (its level, id and default name)."""
     filename = str(path)
     # A task that prints must not corrupt `tasks list --json`: its output goes to stderr.
     with contextlib.redirect_stdout(sys.stderr):
@@ -168,7 +172,7 @@ def load_task(path: str | Path) -> Task:
         param_count = meta_param_count(module, init_args, filename)
     doc = (module.__doc__ or module.Model.__doc__ or "").strip()
     return Task(
-        name=path.stem,
+        name=name or path.stem,
         level=level_of(path.resolve()),
         task_id=task_id_of(path),
         path=str(path.resolve()),

@@ -30,6 +30,8 @@ class DigestInputs(BaseModel):
     occupancy_limiter: str | None = None
     roofline: Roofline | None = None
     roofline_basis: str = ""
+    traffic_line: str | None = None
+    """The DRAM traffic ncu measured, beside the minimal bytes SOL counts (never part of SOL)."""
     power: PowerReading | None = None
     findings: list[Finding] = Field(default_factory=list)
     unavailable: list[str] = Field(default_factory=list)
@@ -73,13 +75,13 @@ def _roofline_line(d: DigestInputs) -> str:
         r.bound
     ]
     compute = (
-        f"{r.pct_peak_compute:.0f}% of peak compute"
+        f"task FLOPs at {r.pct_peak_compute:.0f}% of peak compute"
         if r.pct_peak_compute is not None
         else "compute n/a (no FLOP count)"
     )
     basis = f" [{d.roofline_basis}]" if d.roofline_basis else ""
     return (
-        f"Roofline: {bound}; DRAM {r.pct_peak_bandwidth:.0f}% of peak bandwidth, {compute}; "
+        f"Roofline: {bound}; minimal bytes at {r.pct_peak_bandwidth:.0f}% of peak bandwidth, {compute}; "
         f"SOL {r.sol_pct:.0f}%{basis}"
     )
 
@@ -127,6 +129,8 @@ def render_digest(d: DigestInputs) -> str:
     """At most 40 lines; identical inputs give identical text."""
     lines = [_gpu_line(d), f"Task: {d.task.key}; verdict {d.verdict.status.value}", _timing_line(d.verdict)]
     lines.append(_roofline_line(d))
+    if d.traffic_line:
+        lines.append(d.traffic_line)
     kernel_lines = _kernel_lines(d)
     if kernel_lines:
         lines += ["Kernels:", *kernel_lines]

@@ -124,6 +124,9 @@ class NcuRun(BaseModel):
     message: str = ""
     command: list[str] = Field(default_factory=list)
     raw_output: str = Field("", exclude=True)
+    output_bytes: float | None = Field(
+        None, description="Bytes of one call's outputs, as the profiled child measured them."
+    )
 
 
 def kernel_filter(kernel_names: list[str]) -> str:
@@ -202,6 +205,24 @@ def ncu_refusal(status: NcuStatus, kernel_names: list[str]) -> str | None:
     return None
 
 
+QUERY_TIMEOUT_S = 60.0
+
+
+def query_listed_metrics(ncu: str, *, workdir: str, env: dict[str, str] | None) -> set[str] | None:
+    """Base metric names this ncu offers on the visible GPU (`ncu --query-metrics`, which runs no
+    program); None when it cannot say. ncu stops a profiled run at the first unknown metric it meets,
+    so learning them all here saves one whole profiled run per renamed or missing counter."""
+    from kernelwright.profiler.child import run_in_group
+    from kernelwright.profiler.ncu_metrics import listed_metrics
+
+    child = run_in_group(
+        [ncu, "--query-metrics"], cwd=workdir, env=env, timeout_s=QUERY_TIMEOUT_S, merge=True
+    )
+    if child.returncode != 0:
+        return None
+    return listed_metrics(child.stdout) or None
+
+
 def run_ncu(
     task_path: str,
     candidate_path: str,
@@ -217,21 +238,26 @@ def run_ncu(
 
     from kernelwright.profiler.child import run_in_group
     from kernelwright.profiler.driver_io import driver_command
-    from kernelwright.profiler.ncu_metrics import BY_NCU_NAME, CURATED, next_metric_set, rejected_metrics
+    from kernelwright.profiler.ncu_metrics import (
+        BY_NCU_NAME,
+        next_metric_set,
+        rejected_metrics,
+        resolve_metrics,
+    )
 
     status = ncu_status()
     refusal = ncu_refusal(status, kernel_names)
     if refusal is not None:
         return NcuRun(ok=False, message=refusal)
     assert status.path is not None  # ncu_refusal answers for a missing ncu
-    target = driver_command(
-        python, task_path, candidate_path, "ncu", os.path.join(workdir, "ncu-driver.json")
-    )
+    report_path = os.path.join(workdir, "ncu-driver.json")
+    target = driver_command(python, task_path, candidate_path, "ncu", report_path)
     target += ["--warmup", str(config.warmup_calls), "--calls", str(config.calls)]
-    requested = [m.ncu_name for m in CURATED]
-    dropped: list[str] = []
     start = time.perf_counter()
-    for _ in range(3):  # ncu refuses the whole run for one unknown metric: swap or drop it, retry
+    requested, dropped = resolve_metrics(query_listed_metrics(status.path, workdir=workdir, env=env))
+    # Only where the list could not be had (or was wrong): ncu refuses the whole run at the first
+    # unknown metric; every one it names is swapped or dropped at once before the retry.
+    for _ in range(3):
         cmd = ncu_command(status.path, kernel_names, config, target, requested)
         child = run_in_group(cmd, cwd=workdir, env=env, timeout_s=config.timeout_s, merge=True)
         if child.returncode is None:
@@ -246,8 +272,19 @@ def run_ncu(
         requested = next_metric_set(requested, rejected)
     run = interpret_ncu_output(child.stdout, returncode, config.calls)
     run.wall_s, run.command = time.perf_counter() - start, cmd
+    run.output_bytes = _driver_output_bytes(report_path)
     kept = {BY_NCU_NAME[n].short for n in requested}
     lost = sorted({BY_NCU_NAME[n].short for n in dropped} - kept)
     if run.ok and lost:
         run.message = f"ncu: counters this ncu/GPU does not offer: {', '.join(lost)}."
     return run
+
+
+def _driver_output_bytes(path: str) -> float | None:
+    from kernelwright.profiler.driver_io import DriverReport
+
+    try:
+        report = DriverReport.model_validate_json(Path(path).read_text())
+    except (OSError, ValueError):
+        return None
+    return float(report.output_bytes) or None

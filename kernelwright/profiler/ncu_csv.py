@@ -1,7 +1,8 @@
 """Parses what `ncu --csv` prints: the wide `--page raw` table (quoted header row, units row, one
 row per kernel launch, a column per metric) and the long `--page details` table (one row per
 metric with "Metric Name", "Metric Unit", "Metric Value"). Tolerates the target's own output and
-`==PROF==` lines around the table, thousands separators, "n/a" and scaled units."""
+`==PROF==` lines around the table, thousands separators, "n/a" and scaled units, and the fixed columns
+of older releases (a "Kernel Time" column after "Kernel Name", NVTX range columns before it)."""
 
 from __future__ import annotations
 
@@ -34,7 +35,9 @@ _BYTES = {
     "mibyte": 1024**2,
     "gibyte": 1024**3,
 }
-_PREFIX_COLUMNS = ("ID", "Process ID", "Process Name", "Host Name", "Kernel Name", "Context", "Stream")
+# The fixed columns every release prints; others (e.g. 2020-2021's "Kernel Time" timestamp, NVTX
+# ranges) may sit among them, so they are found by name, never by position.
+_REQUIRED_COLUMNS = ("ID", "Kernel Name")
 
 
 class NcuParseError(ValueError):
@@ -94,7 +97,7 @@ def parse_ncu_csv(text: str) -> list[KernelLaunch]:
     """Launches in the order ncu reports them, from either CSV layout."""
     rows = _table_rows(text)
     header = rows[0]
-    if tuple(header[: len(_PREFIX_COLUMNS)]) != _PREFIX_COLUMNS:
+    if header[0] != "ID" or any(name not in header for name in _REQUIRED_COLUMNS):
         raise NcuParseError(f"unexpected ncu CSV header: {header[:5]}")
     if "Metric Name" in header and "Metric Value" in header:
         return _parse_long(header, rows[1:])

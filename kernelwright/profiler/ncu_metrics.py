@@ -84,13 +84,20 @@ CURATED: tuple[NcuMetric, ...] = (
     NcuMetric("sm__sass_thread_inst_executed_op_ffma_pred_on.sum", "ffma_thread_insts", "count"),
 )
 
-# Spellings that newer or older ncu releases use for the same counter; tried when ncu rejects
-# the first ("Failed to find metric"), in this order.
+# Spellings that newer or older ncu releases use for the same counter, in the order they are
+# preferred. `resolve_metrics` picks the first one `ncu --query-metrics` lists before the program
+# runs; when that list cannot be had, ncu's rejection ("Failed to find metric") moves on to the next.
+# "Warp Cycles Per Issued Instruction" (WarpStateStats) is spelled
+# smsp__average_warps_active_per_issue_active.ratio in some releases' rule files and
+# smsp__average_warp_latency_per_inst_issued.ratio in others.
 ALTERNATIVES: dict[str, tuple[str, ...]] = {
     "dram__bytes_read.sum": ("dram__bytes_op_read.sum",),
     "dram__bytes_write.sum": ("dram__bytes_op_write.sum",),
     "sm__pipe_tensor_cycles_active.avg.pct_of_peak_sustained_active": (
         "sm__pipe_tensor_op_hmma_cycles_active.avg.pct_of_peak_sustained_active",
+    ),
+    "smsp__average_warps_active_per_issue_active.ratio": (
+        "smsp__average_warp_latency_per_inst_issued.ratio",
     ),
 }
 BY_NCU_NAME: dict[str, NcuMetric] = {m.ncu_name: m for m in CURATED}
@@ -111,6 +118,54 @@ ADDITIVE = frozenset(m.short for m in CURATED if m.kind in ("time", "bytes")) | 
 def metrics_argument(names: list[str] | None = None) -> str:
     """The value of ncu's --metrics option (the curated set unless `names` is given)."""
     return ",".join(names if names is not None else [m.ncu_name for m in CURATED])
+
+
+def metric_base(name: str) -> str:
+    """'dram__bytes_read.sum' -> 'dram__bytes_read': the part ncu's metric lists name."""
+    return name.split(".", 1)[0]
+
+
+def spellings(name: str) -> tuple[str, ...]:
+    """Every spelling of the curated metric `name` (its own first), in the order they are tried."""
+    return (name, *ALTERNATIVES.get(name, ()))
+
+
+# A metric name at the start of a line of `ncu --query-metrics` (plain or --csv): a unit prefix,
+# a double underscore, then the counter (e.g. `dram__bytes_read`, `"sm__throughput"`).
+_LISTED_METRIC = re.compile(r'^\s*"?([a-z][a-z0-9]*__[A-Za-z0-9_]+)')
+
+
+def listed_metrics(query_output: str) -> set[str]:
+    """Base metric names in what `ncu --query-metrics` printed; empty when it printed none."""
+    found = set()
+    for line in query_output.splitlines():
+        match = _LISTED_METRIC.match(line)
+        if match:
+            found.add(metric_base(match.group(1)))
+    return found
+
+
+class MetricChoice(NamedTuple):
+    requested: list[str]
+    """One spelling per curated metric this ncu offers (or every first spelling, when unknown)."""
+    unavailable: list[str]
+    """Curated metrics (ncu names) none of whose spellings this ncu lists."""
+
+
+def resolve_metrics(listed: set[str] | None) -> MetricChoice:
+    """The spelling of each curated metric that this ncu lists, and the metrics it lists under no
+    spelling, all decided in one pass before the profiled program runs. `listed` None or empty (the
+    list could not be had): every first spelling, for ncu's own rejections to correct."""
+    if not listed:
+        return MetricChoice([m.ncu_name for m in CURATED], [])
+    requested, unavailable = [], []
+    for metric in CURATED:
+        offered = next((n for n in spellings(metric.ncu_name) if metric_base(n) in listed), None)
+        if offered is None:
+            unavailable.append(metric.ncu_name)
+        else:
+            requested.append(offered)
+    return MetricChoice(requested, unavailable)
 
 
 def rejected_metrics(output: str, requested: list[str]) -> list[str]:

@@ -29,13 +29,7 @@ from kernelwright.profiler.observers import (
     observe,
 )
 from kernelwright.profiler.power import NvmlSample, PowerReading, power_metrics
-from kernelwright.profiler.roofline import (
-    main_dtype,
-    ncu_dram_bytes,
-    ncu_fp32_flops,
-    roofline,
-    task_input_bytes,
-)
+from kernelwright.profiler.roofline import speed_of_light
 from kernelwright.profiler.static import StaticAnalysis, analyse_candidate, kernel_occupancies
 
 NO_GPU = "GPU: no NVIDIA GPU/driver visible; ncu counters and NVML power need one (static figures only)."
@@ -111,10 +105,12 @@ class ProfileParts(BaseModel):
 
 @dataclass(frozen=True)
 class RooflineReading:
-    """The roofline position and what its bytes and FLOPs were counted from."""
+    """The roofline position, what its bytes and FLOPs were counted from, and the measured traffic."""
 
     roofline: Roofline | None
     basis: str
+    traffic_line: str | None = None
+    metrics: tuple[Metric, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -137,34 +133,13 @@ def _arch_of(gpu: GPUIdentity | None, configured: str | None) -> str:
 def _roofline_reading(
     task: Task, verdict: Verdict, parts: ProfileParts, kernels: KernelFigures
 ) -> RooflineReading:
-    timing = verdict.candidate_timing
-    if timing is None or parts.spec is None:
+    if parts.spec is None:
         return RooflineReading(None, "")
-    dram = ncu_dram_bytes(kernels)
-    counted = ncu_fp32_flops(kernels)
-    # SASS FP32 counts miss tensor-core work, so a task's own estimate wins when it is larger.
-    flops = max(counted or 0.0, task.flops or 0.0) or None
-    if dram is not None:
-        bytes_moved, basis, estimated = dram, "bytes: ncu DRAM counters", False
-    else:
-        bytes_moved = task_input_bytes(task) + (parts.output_bytes or 0.0)
-        basis = "bytes: inputs" + (" + output" if parts.output_bytes else "") + " sizes (estimate)"
-        estimated = True
-    if flops is None:
-        basis += "; FLOPs: none"
-    else:
-        basis += "; FLOPs: " + (
-            "ncu SASS FP32 counts" if counted and counted >= (task.flops or 0) else "task estimate"
-        )
-    line = roofline(
-        runtime_ms=timing.median_ms,
-        bytes_moved=bytes_moved,
-        flops=flops,
-        spec=parts.spec,
-        dtype=main_dtype(task),
-        estimated=estimated or parts.spec.estimated,
-    )
-    return RooflineReading(line, basis)
+    measured_output = parts.output_bytes or (parts.ncu.output_bytes if parts.ncu is not None else None)
+    sol = speed_of_light(task, verdict, parts.spec, kernels, output_bytes=measured_output)
+    if sol is None:
+        return RooflineReading(None, "")
+    return RooflineReading(sol.roofline, sol.basis, sol.traffic_line, tuple(sol.metrics))
 
 
 def _occupancy_limit(kernels: KernelFigures, occupancies: dict[str, Occupancy]) -> OccupancyLimit:
@@ -236,13 +211,14 @@ def build_profile(
         occupancy_limiter=limit.line,
         roofline=position.roofline,
         roofline_basis=position.basis,
+        traffic_line=position.traffic_line,
         power=parts.power,
         findings=rank_findings(dominant, limit.limiter, parts.static.resources, occupancies),
         unavailable=parts.unavailable + parts.static.problems,
     )
     return Profile(
         gpu=parts.gpu,
-        metrics=_metrics(parts, kernels, occupancies),
+        metrics=_metrics(parts, kernels, occupancies) + list(position.metrics),
         roofline=position.roofline,
         occupancy_limiter=limit.limiter,
         unavailable=inputs.unavailable,

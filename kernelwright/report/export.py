@@ -1,25 +1,38 @@
 """`kernelwright export`: the best stored kernel of a task as a standalone folder.
 
-kernel.cu            the CUDA source(s), read statically from the candidate (never executed here)
-model_new.py         the candidate as stored: KernelBench-format `ModelNew`
-reference.py         the task's PyTorch reference (`Model`, `get_inputs`, `get_init_inputs`)
-launcher.py          builds ModelNew on the reference's inputs, checks and times it once
-test_<task>.py       a pytest correctness test against the reference (skips without a GPU)
-README.md            where it came from: GPU, speedups, run and attempt ids
+--as files (default)
+    kernel.cu            the CUDA source(s), read statically from the candidate (never executed here)
+    model_new.py         the candidate as stored: KernelBench-format `ModelNew`
+    reference.py         the task's PyTorch reference (`Model`, `get_inputs`, `get_init_inputs`)
+    launcher.py          builds ModelNew on the reference's inputs, checks and times it once
+    test_<task>.py       a pytest correctness test against the reference (skips without a GPU)
+    README.md            where it came from: GPU, speedups, run and attempt ids
+--as torch-op
+    kernel.cu, model_new.py, reference.py, README.md as above, and
+    torch_op.py          `torch.ops.kernelwright.<task>`: a torch.library custom op with a fake
+                         implementation (torch.compile, torch.export), and `KernelModule`
+    test_torch_op.py     tracing checks (any machine) and the compiled-model check (GPU)
+--as cupy | pycuda
+    kernel.cu, model_new.py, reference.py, README.md as above, and
+    cupy_kernels.py / pycuda_kernels.py   the kernels as Python functions on cupy / pycuda arrays
 """
 
 from __future__ import annotations
 
 import re
-from importlib.resources import files
 from pathlib import Path
-from string import Template
+from typing import Literal, get_args
 
 from kernelwright.contracts import BestEntry
-from kernelwright.errors import KernelwrightError, TaskError
+from kernelwright.errors import ConfigError, KernelwrightError, TaskError
 from kernelwright.interfaces import StoreReader
+from kernelwright.report.export_common import cuda_text, op_name, template
+from kernelwright.report.export_raw import raw_module
 
 DEFAULT_TOLERANCE = 1e-2  # KernelBench's atol = rtol for float32
+
+ExportFormat = Literal["files", "torch-op", "cupy", "pycuda"]
+EXPORT_FORMATS: tuple[str, ...] = get_args(ExportFormat)
 
 
 def _matches(entry: BestEntry, ref: str) -> bool:
@@ -41,25 +54,22 @@ def pick_best(store: StoreReader, task_ref: str, gpu_name: str | None = None) ->
     return max(entries, key=lambda e: (e.speedup_vs_eager or 0.0, -e.attempt_id))
 
 
-def _template(name: str) -> Template:
-    return Template(
-        files("kernelwright.report").joinpath("export_templates", name).read_text(encoding="utf-8")
-    )
+def export_format(value: str) -> ExportFormat:
+    """`value` checked as an export format; one sentence naming the choices otherwise."""
+    for known in get_args(ExportFormat):
+        if value == known:
+            return known  # type: ignore[no-any-return]
+    raise ConfigError(f"--as must be one of {', '.join(EXPORT_FORMATS)}, not '{value}'.")
 
 
-def _cuda_text(code: str) -> str:
-    from kernelwright.sandbox.build.candidate_source import cuda_sources
-
-    try:
-        sources = cuda_sources(code)
-    except Exception as err:  # a stored candidate always parsed once; say so rather than crash
-        return f"// The CUDA source could not be read statically from model_new.py: {err}\n"
-    if not sources:
-        return "// model_new.py holds no CUDA source string (a PyTorch-level rewrite).\n"
-    return "\n\n".join(sources).strip() + "\n"
-
-
-def export_best(store: StoreReader, task_ref: str, out: Path, *, gpu_name: str | None = None) -> list[Path]:
+def export_best(
+    store: StoreReader,
+    task_ref: str,
+    out: Path,
+    *,
+    gpu_name: str | None = None,
+    as_: ExportFormat = "files",
+) -> list[Path]:
     """Writes the standalone module into `out` (created if needed); returns the files written."""
     entry = pick_best(store, task_ref, gpu_name)
     stored = store.attempt(entry.attempt_id)
@@ -81,16 +91,25 @@ def export_best(store: StoreReader, task_ref: str, out: Path, *, gpu_name: str |
         "atol": repr(task.atol if task.atol is not None else DEFAULT_TOLERANCE),
         "rtol": repr(task.rtol if task.rtol is not None else DEFAULT_TOLERANCE),
         "slug": slug,
+        "op_name": op_name(entry.task_key),
     }
     contents = {
         "kernel.cu": f"// {entry.task_key}: best kernel on {entry.gpu_name} (attempt {entry.attempt_id})\n"
-        + _cuda_text(attempt.code),
+        + cuda_text(attempt.code),
         "model_new.py": attempt.code if attempt.code.endswith("\n") else attempt.code + "\n",
         "reference.py": task.source if task.source.endswith("\n") else task.source + "\n",
-        "launcher.py": _template("launcher.py.txt").substitute(fields),
-        f"test_{slug}.py": _template("test_kernel.py.txt").substitute(fields),
-        "README.md": _template("README.md.txt").substitute(fields),
     }
+    if as_ == "files":
+        contents["launcher.py"] = template("launcher.py.txt").substitute(fields)
+        contents[f"test_{slug}.py"] = template("test_kernel.py.txt").substitute(fields)
+        contents["README.md"] = template("README.md.txt").substitute(fields)
+    elif as_ == "torch-op":
+        contents["torch_op.py"] = template("torch_op.py.txt").substitute(fields)
+        contents["test_torch_op.py"] = template("test_torch_op.py.txt").substitute(fields)
+        contents["README.md"] = template("README_torch_op.md.txt").substitute(fields)
+    else:
+        contents[f"{as_}_kernels.py"] = raw_module(as_, attempt.code, fields)
+        contents["README.md"] = template("README_raw.md.txt").substitute(fields, kind=as_)
     try:
         out.mkdir(parents=True, exist_ok=True)
         written = []

@@ -73,6 +73,9 @@ class SandboxConfig(BaseModel):
     and introspection attempts by candidate code. Off only to prove other defences in tests."""
     skip_guard: bool = False
     """Skip the static guard so that the dynamic checks are proven on their own (tests only)."""
+    loader: Literal["cuda-python", "cupy", "pycuda"] = "cuda-python"
+    """Library that loads a native candidate's NVRTC cubin and launches its kernels
+    (kernelwright.sandbox.loaders); all three launch the same cubin on torch's current stream."""
 
 
 class WorkerJob(BaseModel):
@@ -105,6 +108,8 @@ class WorkerJob(BaseModel):
     own_kernel_names: list[str] = Field(default_factory=list)
     audit: bool = True
     data_limit_after_cuda_init_bytes: int | None = None
+    loader: str = "cuda-python"
+    """Fixed in the runner before the candidate is imported (kernelwright.sandbox.loaders.selection)."""
 
 
 class WorkerLimits(BaseModel):

@@ -16,8 +16,9 @@ from kernelwright.gpu.availability import require_gpu
 from kernelwright.interfaces import BaselineCache
 from kernelwright.sandbox.config import SandboxConfig, WorkerJob, WorkerLimits
 from kernelwright.sandbox.isolation.worker import WorkerClient
+from kernelwright.sandbox.loaders import require_loader
 
-DEFAULT_ARCH = "sm_90"
+DEFAULT_ARCH = "sm_90a"
 
 
 def _gpu_identity(index: int) -> tuple[str | None, str | None]:
@@ -110,6 +111,17 @@ def _build_of(candidate: Candidate) -> str:
         return candidate.build
 
 
+def _runs_nvcc_at_load(candidate: Candidate) -> bool:
+    """pycuda's SourceModule runs nvcc while ModelNew is built: like a load_inline file, such a
+    candidate is sealed after its load (docs/trust-model.md)."""
+    from kernelwright.sandbox.build.candidate_source import CandidateSyntaxError, runs_nvcc_at_load
+
+    try:
+        return runs_nvcc_at_load(candidate.source)
+    except CandidateSyntaxError:
+        return False
+
+
 def _compile_only(candidate: Candidate, arch: str, *, allow_torch: bool) -> Verdict:
     """Compile without the guard (skip_guard): kernel names and resources for the launch check."""
     from kernelwright.sandbox.build.candidate_source import CandidateSyntaxError, cuda_sources, detect_build
@@ -147,6 +159,8 @@ class Sandbox:
         """`store` caches the torch.compile baseline; `worker` shares a fork server between sandboxes
         (it must be pinned to the same GPU), else one is started on first use."""
         self.config = config or SandboxConfig()
+        if self.config.device == "cuda":
+            require_loader(self.config.loader)  # before a run spends anything on candidates
         self.store = store
         gpu = self.config.gpu_index if self.config.device == "cuda" else None
         self._owns_worker = worker is None
@@ -244,12 +258,13 @@ class Sandbox:
             timing_max_seconds=cfg.timing_max_seconds,
             timing_spot_checks=cfg.timing_spot_checks,
             call_timeout_s=cfg.call_timeout_s,
-            seal_before_load=_build_of(candidate) == "native",
+            seal_before_load=_build_of(candidate) == "native" and not _runs_nvcc_at_load(candidate),
             torch_compile_baseline=measure_compiled,
             launch_check=cfg.device == "cuda" and not cfg.allow_torch,
             launch_min_own_fraction=min_fraction,
             own_kernel_names=list(static.kernel_names),
             audit=cfg.audit,
+            loader=cfg.loader,
             data_limit_after_cuda_init_bytes=self._limits().memory_limit_bytes
             if cfg.device == "cuda"
             else None,

@@ -115,6 +115,9 @@ class AttemptModel(Base):
     candidate_median_ms: Mapped[float | None] = mapped_column(Float, nullable=True)
     gpu_name: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # What the attempt tried and the advice it followed (revision 0004): the loop's memory.
+    idea: Mapped[str | None] = mapped_column(Text, nullable=True)
+    analysis: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
 class LLMCallModel(Base):

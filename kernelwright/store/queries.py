@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Select, and_, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import Session, aliased
 
 from kernelwright.contracts import (
     Attempt,
@@ -198,6 +198,91 @@ class StoreQueries(StoreSessions):
                 compiled=TimingStats.model_validate(row.compiled_timing) if row.compiled_timing else None,
                 measured_at=row.measured_at,
             )
+
+    # ------------------------------------------------------------ examples across tasks
+
+    def best_of_class(
+        self,
+        op_class: str,
+        *,
+        gpu_name: str | None = None,
+        exclude_task: str | None = None,
+        limit: int = 2,
+        min_speedup: float = 1.0,
+    ) -> list[StoredAttempt]:
+        """The kernels that won most clearly on other tasks of one operator class (see
+        kernelbench.op_class): each task's best 'ok' attempt faster than eager by more than
+        `min_speedup`, ranked by that speedup (medians of different tasks do not compare). Those
+        measured on `gpu_name` come first; other GPUs' fill the rest, so the GPU must be shown."""
+        if limit <= 0:
+            return []
+        stmt = (
+            select(
+                BestModel.task_id,
+                BestModel.gpu_name,
+                BestModel.attempt_id,
+                BestModel.speedup_vs_eager,
+                TaskModel.key,
+                TaskModel.name,
+                TaskModel.source_sha256,
+            )
+            .select_from(BestModel)
+            .join(TaskModel, BestModel.task_id == TaskModel.id)
+            # `best` only ever holds 'ok' attempts; read the status anyway, it costs one join.
+            .join(AttemptModel, BestModel.attempt_id == AttemptModel.id)
+            .where(AttemptModel.status == "ok", BestModel.speedup_vs_eager > min_speedup)
+            .order_by(BestModel.attempt_id)
+        )
+        if exclude_task is not None:
+            stmt = stmt.where(TaskModel.key != exclude_task)
+        with self._read() as s:
+            rows = [row._mapping for row in s.execute(stmt)]
+            classes = _classes_of_tasks(s, rows)
+            picked: dict[int, tuple[bool, float, str, int]] = {}
+            for row in rows:
+                if classes[row["task_id"]] != op_class:
+                    continue
+                rank = (
+                    row["gpu_name"] == gpu_name,
+                    float(row["speedup_vs_eager"]),
+                    row["key"],
+                    row["attempt_id"],
+                )
+                held = picked.get(row["task_id"])
+                if held is None or rank[:2] > held[:2]:
+                    picked[row["task_id"]] = rank
+            chosen = sorted(picked.values(), key=lambda r: (not r[0], -r[1], r[2]))[:limit]
+            ids = [r[3] for r in chosen]
+            found = {
+                row.id: (row, key)
+                for row, key in s.execute(_attempts_select().where(AttemptModel.id.in_(ids)))
+            }
+            return [StoredAttempt(id=i, attempt=attempt_from_row(*found[i])) for i in ids if i in found]
+
+
+# (source sha256, task name) -> operator class: a pure function of the two, so shared by all stores.
+_OP_CLASS_CACHE: dict[tuple[str, str], str] = {}
+
+
+def _classes_of_tasks(s: Session, rows: list[Any]) -> dict[int, str]:
+    """The operator class of each task in `rows`, reading the sources of those not yet classified."""
+    # Imported here: the kernelbench package pulls in torch, which the store's other readers never need.
+    from kernelwright.kernelbench.op_class import classify
+
+    classes: dict[int, str] = {}
+    unknown: dict[int, tuple[str, str]] = {}
+    for row in rows:
+        cache_key = (row["source_sha256"], row["name"])
+        if cache_key in _OP_CLASS_CACHE:
+            classes[row["task_id"]] = _OP_CLASS_CACHE[cache_key]
+        else:
+            unknown[row["task_id"]] = cache_key
+    if unknown:
+        sources = select(TaskModel.id, TaskModel.source).where(TaskModel.id.in_(list(unknown)))
+        for task_id, source in s.execute(sources):
+            cache_key = unknown[task_id]
+            _OP_CLASS_CACHE[cache_key] = classes[task_id] = classify(source, cache_key[1]).value
+    return classes
 
 
 def best_attempts_select(gpu_name: str | None = None) -> Select[Any]:

@@ -120,7 +120,7 @@ def _finite(x: float | None) -> float | None:
 
 def attempt_values(attempt: Attempt, task_id: int) -> dict[str, Any]:
     verdict = attempt.verdict
-    return {
+    values = {
         "run_id": attempt.run_id,
         "task_id": task_id,
         "round": attempt.round,
@@ -138,6 +138,12 @@ def attempt_values(attempt: Attempt, task_id: int) -> dict[str, Any]:
         "gpu_name": attempt.gpu_name,
         "created_at": attempt.created_at,
     }
+    # Only when known: a row without them stays writable by a store still at revision 0003 or older.
+    for name in ("idea", "analysis"):
+        value = getattr(attempt, name)
+        if value is not None:
+            values[name] = clean_text(value)
+    return values
 
 
 def attempt_from_row(row: AttemptModel, task_key: str) -> Attempt:
@@ -153,6 +159,8 @@ def attempt_from_row(row: AttemptModel, task_key: str) -> Attempt:
         profile=Profile.model_validate(row.profile) if row.profile is not None else None,
         gpu_name=row.gpu_name,
         created_at=row.created_at,
+        idea=row.idea,
+        analysis=row.analysis,
     )
 
 

@@ -255,6 +255,9 @@ class SqlStore(StoreQueries):
         if len(rows) == 1:
             ids = [int(conn.execute(_INSERT_ATTEMPT, rows[0]).scalar_one())]
         else:
+            # executemany needs one set of keys; the optional columns are filled in where any row has them
+            keys = {key for row in rows for key in row}
+            rows = [{**dict.fromkeys(keys), **row} for row in rows]
             ids = [int(i) for i in conn.execute(_INSERT_ATTEMPTS, rows).scalars()]
         fastest: dict[tuple[int, str], dict[str, Any]] = {}
         for attempt_id, attempt, row in zip(ids, attempts, rows, strict=True):

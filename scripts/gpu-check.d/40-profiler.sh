@@ -4,6 +4,7 @@
 # tests need as real fixtures, per kernel, under $KW_GPU_OUT/profiler/<kernel>/:
 #   ncu_raw.csv + ncu_command.txt (the exact command), nvml.json (raw samples in NVML units and
 #   the condensed reading), verdict.json, profile.json, digest.txt, ncu_wall_s.txt
+# plus ncu_query_metrics.txt (`ncu --query-metrics`: the metric names this ncu offers),
 # and a summary (digests, ncu wall time, ncu/NVML availability) on stdout.
 # Commit them as tests/profiler/fixtures/*_captured_* (see tests/profiler/fixtures/README.md).
 set -uo pipefail
@@ -15,6 +16,13 @@ PY=${PYTHON:-python3}
 "$PY" -c "from kernelwright.profiler.ncu import ncu_status; from kernelwright.gpu.nvml import list_gpus
 print(ncu_status().message); print([g.model_dump() for g in list_gpus()])" >"$out/ncu_status.txt" 2>&1
 cat "$out/ncu_status.txt"
+# What this ncu lists (the profiler resolves renamed metrics from it before profiling): a real
+# fixture for tests/profiler/test_ncu_versions.py, which reads a hand-written listing until then.
+ncu_bin=$("$PY" -c "from kernelwright.profiler.ncu import find_ncu; print(find_ncu() or '')")
+if [ -n "$ncu_bin" ]; then
+  timeout 60 "$ncu_bin" --query-metrics >"$out/ncu_query_metrics.txt" 2>&1
+  echo "ncu --query-metrics rc=$? ($(wc -l <"$out/ncu_query_metrics.txt") lines, $("$ncu_bin" --version | tail -n 1))"
+fi
 
 "$PY" - "$out" <<'PYEOF'
 import json

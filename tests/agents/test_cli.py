@@ -57,7 +57,7 @@ def test_compile_only_repairs_from_compiler_error_then_guard_finding(server, tmp
               cli_env(tmp_path, server), tmp_path)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
     assert "compiled" in proc.stdout and "Traceback" not in proc.stderr
-    assert "relu_kernel (sm_90):" in proc.stdout and "registers/thread, 0 B spilled" in proc.stdout
+    assert "relu_kernel (sm_90a):" in proc.stdout and "registers/thread, 0 B spilled" in proc.stdout
 
     with open_store(f"sqlite:///{tmp_path / 'store.db'}") as store:
         [run] = store.runs()

@@ -28,7 +28,8 @@ def test_cli_overrides_beat_environment() -> None:
     )
     assert (cfg.coder.model, cfg.judge.model) == ("m", "j2")
     assert cfg.coder.base_url == cfg.judge.base_url == "http://flag/v1"
-    assert (cfg.coder.temperature, cfg.judge.temperature) == (0.3, None)
+    # the Judge keeps its default (a non-reasoning model named "j2")
+    assert (cfg.coder.temperature, cfg.judge.temperature) == (0.3, 0.2)
 
 
 def test_describe_and_repr_never_show_keys() -> None:

@@ -13,11 +13,12 @@ from kernelwright.contracts import Candidate
 CALLER_FIELDS = {
     "coder_system": set(),
     "judge_system": set(),
-    "coder_seed": {"task_key", "task_source", "gpu_facts"},
+    "coder_seed": {"task_key", "task_source", "gpu_facts", "rules", "candidate_format", "tuning", "examples"},
     "coder_repair": {
         "task_key",
         "task_source",
         "gpu_facts",
+        "rules",
         "code",
         "status",
         "error_summary",
@@ -28,10 +29,14 @@ CALLER_FIELDS = {
         "task_key",
         "task_source",
         "gpu_facts",
-        "best_summary",
-        "best_code",
+        "rules",
+        "parent_label",
+        "parent_summary",
+        "parent_code",
         "history",
         "plan",
+        "tuning",
+        "examples",
     },
     "judge_correction": {
         "task_key",
@@ -48,13 +53,28 @@ CALLER_FIELDS = {
         "gpu_facts",
         "best_summary",
         "best_code",
+        "runner_up",
         "history",
         "current_summary",
         "current_code",
         "digest",
+        "plans_wanted",
     },
     "reminder_code": {"reason"},
     "reminder_json": {"reason"},
+    "sandbox_rules": {
+        "trials",
+        "shape_trial",
+        "tolerances",
+        "torch_policy",
+        "timing_calls",
+        "timing_seconds",
+        "speedup_cap",
+        "compile_target",
+    },
+    "format_cuda": set(),
+    "format_cpu": set(),
+    "coder_tuning": set(),
 }
 
 
@@ -72,7 +92,17 @@ def test_judge_prompts_ask_for_the_documented_json_fields() -> None:
     for field in ("critical_issue", "why_it_matters", "minimal_fix_hint"):
         assert f'"{field}"' in correction
     optimization = prompt_text("judge_optimization")
-    for field in ("bottleneck", "evidence", "metric", "value", "reading", "method", "plan"):
+    for field in (
+        "plans",
+        "bottleneck",
+        "evidence",
+        "metric",
+        "value",
+        "reading",
+        "method",
+        "plan",
+        "parent",
+    ):
         assert f'"{field}"' in optimization
 
 
@@ -81,9 +111,9 @@ def test_seed_example_compiles_with_nvrtc_and_passes_the_guard() -> None:
     from kernelwright.sandbox.guard.policy import check
     from kernelwright.sandbox.guard.static_check import static_verdict
 
-    blocks = [body for tag, body in fenced_blocks(prompt_text("coder_seed")) if tag == "python"]
-    assert len(blocks) == 2  # the reference placeholder and the ONE worked example
-    example = extract_code(prompt_text("coder_seed"))
+    blocks = [body for tag, body in fenced_blocks(prompt_text("format_cuda")) if tag == "python"]
+    assert len(blocks) == 1  # the ONE worked example
+    example = extract_code(prompt_text("format_cuda"))
     assert "CudaModule(CUDA_SOURCE)" in example
     task = find_task("level1/13_SiLU")  # the example implements exactly this reference
     candidate = Candidate(source=example)

@@ -29,3 +29,13 @@ def test_a_wgmma_instruction_builds_for_sm_90a_and_not_for_sm_90() -> None:
 def test_the_coder_is_told_the_target() -> None:
     h100 = GPUIdentity(name="NVIDIA H100 80GB HBM3", compute_capability="9.0", sm_count=132)
     assert "compiled with NVRTC for sm_90a" in gpu_facts(h100, "sm_90a", compile_only=False)
+
+
+def test_the_coder_is_told_the_limits_that_shape_a_kernel() -> None:
+    h100 = GPUIdentity(name="NVIDIA H100 80GB HBM3", compute_capability="9.0", sm_count=132)
+    facts = gpu_facts(h100, "sm_90a", compile_only=False)
+    assert (
+        "228 KiB shared memory per SM" in facts and "65536 registers per SM, at most 255 per thread" in facts
+    )
+    assert "dense tensor-core peaks TF32 494.7, FP16 989.4, BF16 989.4 TFLOP/s" in facts
+    assert "peak DRAM bandwidth 3350 GB/s" in facts

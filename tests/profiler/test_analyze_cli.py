@@ -99,3 +99,21 @@ def test_installed_entry_point_runs_analyze(tmp_path: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stdout)["kernels"][0]["resources"]["name"] == "relu_kernel"
+
+
+def test_the_default_target_builds_a_wgmma_kernel(monkeypatch, capsys, tmp_path: Path) -> None:
+    """Hopper's architecture-specific target is the default, so wgmma/TMA candidates build."""
+    from tests.gpu.test_arch import WGMMA_FENCE
+
+    candidate = tmp_path / "wgmma.py"
+    candidate.write_text(
+        "import torch\nfrom kernelwright.sandbox.native import CudaModule\n\n"
+        f'SRC = r"""{WGMMA_FENCE}"""\n\n\n'
+        "class ModelNew(torch.nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.k = CudaModule(SRC)\n\n    def forward(self, x):\n"
+        "        y = torch.empty(128, device=x.device)\n"
+        '        self.k.launch("fence_kernel", grid=(1,), block=(128,), args=(y,))\n        return y\n'
+    )
+    code, out, err = run_cli(monkeypatch, capsys, "analyze", str(candidate))
+    assert code == 0, out + err
+    assert "fence_kernel" in out and "sm_90a" in out

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from kernelwright.contracts import Candidate, GPUIdentity, Status, TimingStats, Verdict
+from kernelwright.contracts import Candidate, GPUIdentity, Status, TimingStats, TrialResult, Verdict
 from kernelwright.gpu.specs import lookup_spec
 from kernelwright.kernelbench.loader import load_task
 from kernelwright.profiler.ncu import NcuRun, interpret_ncu_output, run_ncu
@@ -17,6 +17,7 @@ from kernelwright.profiler.static import analyse_candidate
 
 HERE = Path(__file__).parent
 CASES = HERE / "gpu_cases"
+RELU_BYTES = 16384 * 4096 * 4  # relu_task's input, and its output
 H100 = GPUIdentity(name="NVIDIA H100 80GB HBM3", sm_count=132, compute_capability="9.0", memory_mib=81559)
 
 
@@ -34,6 +35,7 @@ def relu_parts() -> tuple:
     run = interpret_ncu_output(
         (HERE / "fixtures" / "ncu_raw_documented_format_relu_h100.csv").read_text(), 0, 3
     )
+    run.output_bytes = RELU_BYTES  # what the profiled child reports: one float32 output like the input
     parts = ProfileParts(
         gpu=H100, spec=lookup_spec(H100.name), static=analyse_candidate(_candidate("relu"), "sm_90"), ncu=run
     )
@@ -45,6 +47,7 @@ def relu_parts() -> tuple:
         kernel_names=["relu_kernel"],
         device="cuda",
         gpu_name=H100.name,
+        trials=[TrialResult(trial=0, seed=1, passed=True, numel=RELU_BYTES // 4)],
     )
     return task, verdict, parts
 
@@ -54,9 +57,14 @@ def test_memory_bound_kernel_digest_says_memory_bound_with_dram_share(relu_parts
     profile = build_profile(task, verdict, parts)
     assert profile.roofline is not None
     assert profile.roofline.bound == "memory" and not profile.roofline.estimated
-    assert profile.roofline.pct_peak_bandwidth == pytest.approx(100 * 536.88e6 / 0.1784e-3 / 3350e9, rel=1e-3)
+    # Speed of light counts the task's minimal bytes (input + output once); ncu measured as much.
+    assert profile.roofline.bytes_moved == 2 * RELU_BYTES
+    assert profile.roofline.pct_peak_bandwidth == pytest.approx(
+        100 * 2 * RELU_BYTES / 0.1784e-3 / 3350e9, rel=1e-3
+    )
     digest = profile.digest
-    assert "memory-bound; DRAM 90% of peak bandwidth" in digest
+    assert "memory-bound; minimal bytes at 90% of peak bandwidth" in digest
+    assert "Measured DRAM traffic (ncu, not used for SOL): 536.9 MB per call = 1.00x the minimal" in digest
     assert "dram_throughput = 90" in digest and "stall long_scoreboard share" in digest
     assert "eager 0.1831 ms (1.03x)" in digest
     assert "relu_kernel: 1 launch/call" in digest
@@ -106,7 +114,9 @@ def test_missing_ncu_is_one_line_and_the_profile_goes_on(
     digest = build_profile(task, verdict, degraded).digest
     ncu_lines = [ln for ln in digest.splitlines() if "Nsight Compute" in ln]
     assert len(ncu_lines) == 1 and ncu_lines[0].startswith("- ")
-    assert "estimate" in digest  # bytes fall back to the task's tensor sizes
+    # Speed of light needs no counter: the task's input and output sizes give the minimal bytes.
+    assert "[minimal bytes: inputs 268.4 MB + outputs 268.4 MB; FLOPs: the task declares none" in digest
+    assert "Measured DRAM traffic" not in digest
     assert "Roofline: memory-bound" in digest
 
 
@@ -152,5 +162,5 @@ def test_gemm_with_the_tasks_flop_estimate_is_compute_bound() -> None:
     profile = build_profile(task, verdict, parts)
     assert profile.roofline is not None and profile.roofline.bound == "compute"
     assert profile.roofline.pct_peak_compute == pytest.approx(100 * 2 * 2048**3 / 0.5e-3 / 67e12, rel=1e-3)
-    assert "compute-bound" in profile.digest and "FLOPs: task estimate" in profile.digest
-    assert "bytes: inputs sizes (estimate)" in profile.digest
+    assert "compute-bound" in profile.digest and "FLOPs: the task's FLOPS" in profile.digest
+    assert "minimal bytes: inputs 33.55 MB + outputs unknown" in profile.digest

@@ -271,7 +271,7 @@ def test_the_coder_prompts_worked_example_passes() -> None:
     from kernelwright.agents.parsing import extract_code
     from kernelwright.agents.prompting import prompt_text
 
-    assert rules(extract_code(prompt_text("coder_seed"))) == []
+    assert rules(extract_code(prompt_text("format_cuda"))) == []
 
 
 def test_the_data_flow_settles_on_self_feeding_containers_and_attribute_chains() -> None:

@@ -46,20 +46,29 @@ def test_parameters_are_read_from_the_source() -> None:
 def test_scalars_are_packed_with_the_declared_width() -> None:
     params = parse_kernel_params(SOURCE)["scalars"]
     packed = pack_args("scalars", params, (-3, 2**32 - 1, 2**40, 0.5, 1.5, True, 2**64 - 1, None))
-    assert [type(v) for v in packed] == [
-        ctypes.c_int32, ctypes.c_uint32, ctypes.c_uint64, ctypes.c_double, ctypes.c_uint16, ctypes.c_bool,
-        ctypes.c_uint64, ctypes.c_void_p,
-    ]  # fmt: skip
-    assert packed[0].value == -3 and packed[2].value == 2**40 and packed[3].value == 0.5
-    assert packed[4].value == struct.unpack("<H", struct.pack("<e", 1.5))[0]
-    assert packed[7].value is None  # a null pointer
+    assert [len(b) for b in packed.arg_bytes()] == [4, 4, 8, 8, 2, 1, 8, 8]
+    as_read = [struct.unpack("<" + f, b)[0] for f, b in zip("iIQdH?QQ", packed.arg_bytes(), strict=True)]
+    assert as_read == [
+        -3,
+        2**32 - 1,
+        2**40,
+        0.5,
+        struct.unpack("<H", struct.pack("<e", 1.5))[0],
+        True,
+        2**64 - 1,
+        0,
+    ]
+    assert packed.wire_types == (
+        ctypes.c_int, ctypes.c_int, ctypes.c_longlong, ctypes.c_double, ctypes.c_int, ctypes.c_bool,
+        ctypes.c_longlong, ctypes.c_void_p,
+    )  # fmt: skip
 
 
 def test_tensors_become_their_data_pointers() -> None:
     x, y = torch.ones(8), torch.zeros(8)
     packed = pack_args("axpy", parse_kernel_params(SOURCE)["axpy"], (x, y, 8, 2.0), device_type="cpu")
-    assert packed[0].value == x.data_ptr() and packed[1].value == y.data_ptr()
-    assert isinstance(packed[2], ctypes.c_int64) and isinstance(packed[3], ctypes.c_float)
+    assert packed.values[:2] == (x.data_ptr(), y.data_ptr())
+    assert packed.formats == "PPqf" and packed.wire_types[2:] == (ctypes.c_longlong, ctypes.c_float)
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,7 @@ def test_sql_store_matches_the_store_protocol() -> None:
     assert set(protocol) == {
         "create_run", "finish_run", "add_task", "add_attempt", "add_llm_call", "add_metrics", "put_baseline",
         "get_baseline", "attempts", "attempts_for_task", "attempt", "best", "best_all", "run", "runs", "spent",
-        "llm_calls", "task",
+        "llm_calls", "task", "best_of_class",
     }  # fmt: skip
     for name, expected in protocol.items():
         actual = inspect.signature(getattr(SqlStore, name))

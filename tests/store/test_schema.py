@@ -26,7 +26,7 @@ EXPECTED_COLUMNS = {
     "attempts": {
         "id", "run_id", "task_id", "round", "candidate_index", "mode", "parent_attempt_id", "code", "status",
         "message", "verdict", "profile", "speedup_vs_eager", "speedup_vs_compiled", "candidate_median_ms",
-        "gpu_name", "created_at",
+        "gpu_name", "created_at", "idea", "analysis",
     },
     "llm_calls": {
         "id", "run_id", "role", "model", "prompt", "response", "tokens_in", "tokens_out", "latency_s",
@@ -69,7 +69,7 @@ def test_blank_database_migrates_to_the_models_schema(store: SqlStore) -> None:
     }
 
     with store.engine.connect() as conn:
-        assert current_revision(conn) == head_revision() == "0003"
+        assert current_revision(conn) == head_revision() == "0004"
         # Nothing the models declare is missing from, or different in, what the migrations built.
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
 
@@ -91,16 +91,19 @@ def test_older_store_upgrades_and_keeps_its_data(store_url: str) -> None:
         assert "baselines" not in inspect(conn).get_table_names()
     run_id = old.create_run({"rounds": 3}, coder_model="c", judge_model="j", gpu_name="NVIDIA H100 80GB HBM3")
     old.add_task(make_task())
-    first = old.add_attempt(make_attempt(run_id, median_ms=2.0, profile=make_profile()))
-    fast = old.add_attempt(make_attempt(run_id, median_ms=1.0, round_=1, parent_attempt_id=first))
+    made = [make_attempt(run_id, median_ms=2.0, profile=make_profile())]
+    first = old.add_attempt(made[0])
+    made.append(make_attempt(run_id, median_ms=1.0, round_=1, parent_attempt_id=first))
+    fast = old.add_attempt(made[1])
     old.add_llm_call(make_llm_call(run_id))
-    before = old.attempts(run_id)
+    # Read back only after the upgrade: today's models name columns a revision-0001 table lacks.
+    before = made
     old.close()
 
     upgraded = open_store(store_url)
     try:
         with upgraded.engine.connect() as conn:
-            assert current_revision(conn) == "0003"
+            assert current_revision(conn) == "0004"
             indexes = {ix["name"] for ix in inspect(conn).get_indexes("attempts")}
         assert "ix_attempts_run_task_round" in indexes and "ix_attempts_run" not in indexes
         assert upgraded.attempts(run_id) == before

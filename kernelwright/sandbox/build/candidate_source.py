@@ -3,13 +3,16 @@
 Everything here works on the Python AST and never executes the candidate (candidate code is hostile
 and never runs in the CLI's process). CUDA strings are found where the two build paths put them:
 the argument of `CudaModule(...)` (native) or the `cuda_sources=` of `load_inline(...)` (compat),
-resolved through module-level string constants; a module-level string containing `__global__` is
-taken as a last resort.
+and the code of `cupy.RawKernel` / `cupy.RawModule` / pycuda's `SourceModule` (native candidates that
+launch through those libraries directly), resolved through module-level string constants; a
+module-level string containing `__global__` is taken as a last resort.
 """
 
 from __future__ import annotations
 
 import ast
+import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
@@ -21,10 +24,16 @@ __all__ = [
     "CandidateSyntaxError",
     "read_candidate_file",
     "cuda_sources",
+    "cuda_module_options",
     "detect_build",
     "extract_device_code",
     "parse_candidate",
+    "runs_nvcc_at_load",
 ]
+
+# pycuda.compiler.SourceModule compiles with nvcc (a subprocess) and wraps the code in extern "C"
+# unless no_extern_c=True; cupy compiles with NVRTC in-process (the guard refuses its nvcc backend).
+_DIRECT_KERNEL_CALLS = {"RawKernel", "RawModule", "SourceModule"}
 
 
 class CandidateSyntaxError(KernelwrightError):
@@ -98,13 +107,61 @@ def cuda_sources(py_src: str) -> list[str]:
             found += _resolve_strings(arg, constants)
         elif name == "load_inline":
             found += _resolve_strings(_keyword(node, "cuda_sources"), constants)
+        elif name in _DIRECT_KERNEL_CALLS:
+            keyword = "source" if name == "SourceModule" else "code"
+            texts = _resolve_strings(node.args[0] if node.args else _keyword(node, keyword), constants)
+            if name == "SourceModule" and not _is_true(_keyword(node, "no_extern_c")):
+                texts = [f'extern "C" {{\n{t}\n}}\n' for t in texts]
+            found += texts
     if not found:
         found = [value for value in constants.values() if "__global__" in value]
     return list(dict.fromkeys(s for s in found if s.strip()))
 
 
+def runs_nvcc_at_load(py_src: str) -> bool:
+    """Whether the candidate builds kernels with nvcc, a subprocess, while it is constructed
+    (pycuda's SourceModule): its seal must follow the load, as a load_inline file's does."""
+    tree = parse_candidate(py_src)
+    return any(isinstance(n, ast.Call) and _call_name(n) == "SourceModule" for n in ast.walk(tree))
+
+
+def _is_true(node: ast.expr | None) -> bool:
+    return isinstance(node, ast.Constant) and node.value is True
+
+
+# The NVRTC options the parent compiles a candidate's module with: defines and code-generation
+# switches only. Anything naming a file (-I, --pre-include) could echo it into the stored log.
+_STATIC_OPTION = re.compile(
+    r"-D\s*[A-Za-z_]\w*(=[\w.+\-]*)?|-{1,2}maxrregcount=\d+|-{1,2}use_fast_math"
+    r"|-{1,2}(ftz|prec-div|prec-sqrt|fmad)=(true|false)"
+)
+
+
+def cuda_module_options(py_src: str) -> dict[str, tuple[str, ...]]:
+    """Each `CudaModule(source, options=...)` source with the options it passes, as far as they are
+    static and allowed in the parent (defines, register cap, math switches): the runner compiles
+    with all of them, so the static resources match the run (a TUNE variant's -D; docs/tuning.md)."""
+    tree = parse_candidate(py_src)
+    constants = module_string_constants(tree)
+    found: dict[str, tuple[str, ...]] = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call) or _call_name(node) != "CudaModule":
+            continue
+        source = node.args[0] if node.args else _keyword(node, "source")
+        options = node.args[1] if len(node.args) > 1 else _keyword(node, "options")
+        texts = _resolve_strings(source, constants)
+        if len(texts) == 1 and options is not None:
+            found.setdefault(texts[0], tuple(_safe_options(_resolve_strings(options, constants))))
+    return found
+
+
+def _safe_options(options: Sequence[str]) -> list[str]:
+    return [o for o in options if _STATIC_OPTION.fullmatch(o)]
+
+
 def module_string_constants(tree: ast.Module) -> dict[str, str]:
-    """Module-level `NAME = <string expression>` assignments whose value is static."""
+    """Module-level `NAME = <string expression>` assignments whose value is static, and the entries
+    `NAME["key"]` of module-level dict literals with literal values (a TUNE variant's values)."""
     constants: dict[str, str] = {}
     for stmt in tree.body:
         targets: list[ast.expr] = []
@@ -115,6 +172,9 @@ def module_string_constants(tree: ast.Module) -> dict[str, str]:
             targets, value = [stmt.target], stmt.value
         if value is None:
             continue
+        if isinstance(value, ast.Dict) and len(targets) == 1 and isinstance(targets[0], ast.Name):
+            constants.update(_dict_entries(targets[0].id, value))
+            continue
         text = static_string(value, constants)
         if text is None:
             continue
@@ -124,12 +184,29 @@ def module_string_constants(tree: ast.Module) -> dict[str, str]:
     return constants
 
 
+def _dict_entries(name: str, node: ast.Dict) -> dict[str, str]:
+    """`NAME['key']` -> the text an f-string gives each int, float or str literal value."""
+    entries: dict[str, str] = {}
+    for key, value in zip(node.keys, node.values, strict=True):
+        if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
+            continue
+        negative = isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub)
+        literal = value.operand if isinstance(value, ast.UnaryOp) and negative else value
+        found = literal.value if isinstance(literal, ast.Constant) else None
+        if type(found) in (int, float) or (type(found) is str and not negative):
+            entries[f"{name}[{key.value!r}]"] = ("-" if negative else "") + str(found)
+    return entries
+
+
 def static_string(node: ast.expr | None, constants: dict[str, str]) -> str | None:
     """The value of a string expression built from literals, known names, `+` and plain f-strings."""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
     if isinstance(node, ast.Name):
         return constants.get(node.id)
+    if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
+        key = node.slice.value if isinstance(node.slice, ast.Constant) else None
+        return constants.get(f"{node.value.id}[{key!r}]") if isinstance(key, str) else None
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
         left, right = static_string(node.left, constants), static_string(node.right, constants)
         return left + right if left is not None and right is not None else None

@@ -16,6 +16,7 @@ from kernelwright.sandbox.guard.torch_names import (
     ARRAY_LIBRARIES,
     CALL_THROUGH,
     INERT,
+    KERNEL_GETTERS,
     MATH_BUILTINS,
     OPERATOR_GLUE,
     PASS_THROUGH,
@@ -118,6 +119,8 @@ class CallSemantics:
         if depth > MAX_DEPTH:
             return set()
         if f.kind == "kernel":
+            if f.name.rsplit(".", 1)[-1] in KERNEL_GETTERS:
+                return {Value("kernel", f"{f.name}()")}
             self.report("launch", node, "")
             return {TENSOR}
         if f.kind == "function" and f.node is not None:

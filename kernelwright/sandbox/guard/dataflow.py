@@ -22,7 +22,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 
 from kernelwright.sandbox.guard.calls import CallSemantics
-from kernelwright.sandbox.guard.torch_names import TENSOR_META_ATTRS, TENSOR_VIEW_ATTRS
+from kernelwright.sandbox.guard.torch_names import KERNEL_GETTERS, TENSOR_META_ATTRS, TENSOR_VIEW_ATTRS
 from kernelwright.sandbox.guard.values import (
     TENSOR,
     FunctionNode,
@@ -327,7 +327,7 @@ class DataFlow(CallSemantics):
         if kind == "layer":  # a member of a layer: a sub-module, a parameter or a method (loose marks it)
             return set() if owner.loose else {Value("layer", f"{owner.name}.{attr}", loose=True), TENSOR}
         if kind == "kernel":
-            return {owner}
+            return {Value("kernel", f"{owner.name}.{attr}")} if attr in KERNEL_GETTERS else {owner}
         if kind == "container":
             return {Value("cmethod", attr, receiver=owner.receiver)}
         if kind in ("instance", "class") and isinstance(owner.node, ast.ClassDef):

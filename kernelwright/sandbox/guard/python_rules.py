@@ -212,7 +212,13 @@ def _call_findings(node: ast.AST, aliases: dict[str, str]) -> Iterator[GuardFind
         and "Path" in ast.dump(node.func.value)
     ):
         yield finding("file-access", node, f"Path.{node.func.attr}")
-    elif full.startswith(("torch.cuda.", "cupy.cuda.", "torch.Stream")) and name in STREAM_CALLS:
+    elif (what := _compiler_process(node, full)) is not None:
+        yield finding("process-control", node, what)
+    elif (
+        full.startswith(("torch.cuda.", "cupy.cuda.", "torch.Stream"))
+        and name in STREAM_CALLS
+        and not _wraps_torch_current_stream(node, full, aliases)
+    ):
         yield finding("side-stream", node, full)
     elif full.startswith(("torch.cuda.", "cupy.cuda.")) and name in GRAPH_CALLS:
         yield finding("cuda-graph", node, full)
@@ -222,6 +228,34 @@ def _call_findings(node: ast.AST, aliases: dict[str, str]) -> Iterator[GuardFind
             yield finding("monkeypatch", node, f"{name}({target}, ...)")
     elif full.startswith("functools.") and name in ("cache", "lru_cache", "cached_property"):
         yield finding("memoization", node, full)
+
+
+def _compiler_process(node: ast.Call, full: str) -> str | None:
+    """A direct kernel library told to run a compiler process the candidate picks: cupy's nvcc
+    backend (only its in-process NVRTC one is sealed off from exec), or SourceModule's `nvcc=`,
+    which names the program pycuda runs (the audit hooks trust pycuda's compiler to spawn)."""
+    keywords = {kw.arg: kw.value for kw in node.keywords}
+    if full in ("cupy.RawKernel", "cupy.RawModule") and "backend" in keywords:
+        backend = keywords["backend"]
+        if not (isinstance(backend, ast.Constant) and backend.value == "nvrtc"):
+            return f"{full}(backend=...) other than 'nvrtc'"
+    if full == "pycuda.compiler.SourceModule" and ("nvcc" in keywords or None in keywords):
+        return "SourceModule(nvcc=...), which chooses the program pycuda runs"
+    return None
+
+
+def _wraps_torch_current_stream(node: ast.Call, full: str, aliases: dict[str, str]) -> bool:
+    """`cupy.cuda.ExternalStream(torch.cuda.current_stream().cuda_stream)`: cupy's handle on the
+    stream torch (and the timer) already uses, which is how a cupy launch joins torch's stream."""
+    if full != "cupy.cuda.ExternalStream" or len(node.args) != 1:
+        return False
+    handle = node.args[0]
+    return (
+        isinstance(handle, ast.Attribute)
+        and handle.attr == "cuda_stream"
+        and isinstance(handle.value, ast.Call)
+        and dotted(handle.value.func, aliases) == "torch.cuda.current_stream"
+    )
 
 
 def _structure_findings(node: ast.AST, aliases: dict[str, str]) -> Iterator[GuardFinding]:

@@ -10,11 +10,17 @@ from __future__ import annotations
 
 import sysconfig
 import time
+from collections.abc import Sequence
 
 from pydantic import BaseModel
 
 from kernelwright.contracts import Candidate, KernelResources, Status, Task, Verdict
-from kernelwright.sandbox.build.candidate_source import CandidateSyntaxError, cuda_sources, detect_build
+from kernelwright.sandbox.build.candidate_source import (
+    CandidateSyntaxError,
+    cuda_module_options,
+    cuda_sources,
+    detect_build,
+)
 from kernelwright.sandbox.build.compile import CompileConfig, CompileResult, compile_cuda, cuda_include_dirs
 from kernelwright.sandbox.build.load_inline_extract import NEEDS_STD, extract, extraction_failed
 from kernelwright.sandbox.guard.policy import check
@@ -68,18 +74,26 @@ def static_verdict(
         message = "No CUDA source found (put it in a module-level string constant passed to CudaModule)."
         return Verdict(status=status, message=message, elapsed_s={"guard": guard_s})
     compile_start = time.perf_counter()
-    results = [compile_cuda_source(source, build, arch, config) for source in sources]
+    options = cuda_module_options(candidate.source) if build == "native" else {}
+    results = [
+        compile_cuda_source(source, build, arch, config, options.get(source, ())) for source in sources
+    ]
     elapsed = {"guard": guard_s, "compile": time.perf_counter() - compile_start}
     return _verdict_from(results, arch, elapsed)
 
 
 def compile_cuda_source(
-    source: str, build: str, arch: str, config: StaticCheckConfig | None = None
+    source: str,
+    build: str,
+    arch: str,
+    config: StaticCheckConfig | None = None,
+    options: Sequence[str] = (),
 ) -> CompileResult:
-    """One CUDA string of a candidate: NVRTC for native, extracted device code for compat."""
+    """One CUDA string of a candidate: NVRTC for native (with its CudaModule's static options),
+    extracted device code for compat."""
     config = config or StaticCheckConfig()
     if build == "native":
-        return compile_cuda(source, arch)
+        return compile_cuda(source, arch, options)
     extraction = extract(source)
     result = compile_cuda(extraction.code, arch, config=CompileConfig(nvcc_fallback=False))
     if not result.ok and NEEDS_STD.search(result.log):

@@ -31,7 +31,13 @@ TENSOR_META_ATTRS = {
     "shape", "dtype", "device", "ndim", "is_cuda", "layout", "requires_grad", "is_leaf", "itemsize",
     "nbytes", "names", "grad_fn", "is_sparse", "is_quantized", "is_meta", "is_cpu",
 }  # fmt: skip
-KERNEL_FACTORIES = {"CudaModule", "load_inline", "cpp_extension.load"}
+# cupy's RawKernel/RawModule and pycuda's SourceModule compile the candidate's own CUDA too.
+KERNEL_FACTORIES = {
+    "CudaModule", "load_inline", "cpp_extension.load", "cupy.RawKernel", "cupy.RawModule", "compiler.SourceModule",
+}  # fmt: skip
+# Methods of a kernel module that hand out a kernel (pycuda's and cupy's get_function): calling one
+# makes a launchable kernel and launches nothing.
+KERNEL_GETTERS = {"get_function", "get_kernel"}
 NON_TENSOR_FACTORIES = {"device", "dtype", "Size", "Generator", "Stream", "Event", "finfo", "iinfo"}
 # `torch.float16` and friends are objects passed around as arguments, not functions.
 TORCH_CONSTANT = re.compile(

@@ -134,6 +134,9 @@ class WorkerClient:
         # NVML numbers GPUs by PCI bus; CUDA, by default, fastest first. The GPU the sandbox timed
         # must be the one kernelwright names and profiles.
         env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"
+        # The judge and the runner share the machine's cores: OpenMP threads that spin after each
+        # parallel region (the default) in one process slow the other's timed calls (2x on 2 cores).
+        env.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         if self.gpu_index is not None:
             env["CUDA_VISIBLE_DEVICES"] = pinned_device(os.environ, self.gpu_index)
         else:

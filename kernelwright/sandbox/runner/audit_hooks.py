@@ -77,6 +77,9 @@ CTYPES_EVENTS = frozenset(
 ALL_EVENTS = (
     NETWORK_EVENTS | PROCESS_EVENTS | KILL_EVENTS | WRITE_PATH_EVENTS | INTROSPECTION_EVENTS | CTYPES_EVENTS
 )
+# Every audited event in the process passes through the hook, launches included: one set lookup
+# sends the uninteresting ones back before anything else runs.
+_WATCHED = ALL_EVENTS | {"open", "socket.__new__"}
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_APPEND | os.O_TRUNC
 _INET = {int(socket.AF_INET), int(socket.AF_INET6)}
 
@@ -102,7 +105,7 @@ class AuditGuard:
     _busy: threading.local = field(default_factory=threading.local)
 
     def hook(self, event: str, args: tuple[object, ...]) -> None:
-        if event != "open" and event != "socket.__new__" and event not in ALL_EVENTS:
+        if event not in _WATCHED:
             return
         if getattr(self._busy, "on", False):
             return  # the hook's own frame walk raises sys._getframe events
@@ -266,12 +269,20 @@ def default_write_dirs(workdir: str) -> list[str]:
 
 
 def trusted_spawners() -> tuple[str, ...]:
-    """Files allowed to start processes while candidate code is on the stack."""
+    """Files allowed to start processes while candidate code is on the stack: torch's extension
+    builder, the sandbox, and pycuda's SourceModule compiler, which runs nvcc (located without
+    importing pycuda; the static guard refuses a SourceModule that picks its own `nvcc=`)."""
+    import importlib.util
+
     import torch.utils.cpp_extension as cpp_extension
 
     import kernelwright.sandbox as sandbox_pkg
 
-    return (cpp_extension.__file__, os.path.dirname(sandbox_pkg.__file__) + os.sep)
+    spawners = [cpp_extension.__file__, os.path.dirname(sandbox_pkg.__file__) + os.sep]
+    spec = importlib.util.find_spec("pycuda")
+    for folder in (spec.submodule_search_locations or []) if spec is not None else []:
+        spawners.append(os.path.join(folder, "compiler.py"))
+    return tuple(spawners)
 
 
 def install(candidate_file: str, workdir: str) -> AuditGuard:

@@ -30,6 +30,7 @@ from kernelwright.contracts import Status
 from kernelwright.sandbox.config import WorkerJob
 from kernelwright.sandbox.failures import CheckFailed
 from kernelwright.sandbox.inputs import import_task, make_inputs, synchronize
+from kernelwright.sandbox.loaders.selection import select_loader
 from kernelwright.sandbox.runner.checks import (
     CandidateRaised,
     TorchSnapshot,
@@ -203,6 +204,8 @@ class Runner:
 
     def load(self, op: dict[str, Any]) -> dict[str, Any]:
         self.threads = set(threading.enumerate())
+        # Fixed before any candidate code runs, so CudaModule cannot be steered to another loader.
+        select_loader(self.job.loader)
         if self.job.audit:
             from kernelwright.sandbox.runner.audit_hooks import install
 

@@ -1,0 +1,40 @@
+"""What every export format shares: the templates, and the CUDA source read statically from a
+stored candidate (candidate code is never executed in kernelwright's process)."""
+
+from __future__ import annotations
+
+import re
+from importlib.resources import files
+from string import Template
+
+__all__ = ["cuda_sources_of", "cuda_text", "op_name", "template"]
+
+
+def template(name: str) -> Template:
+    return Template(
+        files("kernelwright.report").joinpath("export_templates", name).read_text(encoding="utf-8")
+    )
+
+
+def cuda_sources_of(code: str) -> list[str]:
+    """The candidate's CUDA source strings; raises what the static reader raises."""
+    from kernelwright.sandbox.build.candidate_source import cuda_sources
+
+    return cuda_sources(code)
+
+
+def cuda_text(code: str) -> str:
+    """kernel.cu's body: the sources, or a comment saying why there are none."""
+    try:
+        sources = cuda_sources_of(code)
+    except Exception as err:  # a stored candidate always parsed once; say so rather than crash
+        return f"// The CUDA source could not be read statically from model_new.py: {err}\n"
+    if not sources:
+        return "// model_new.py holds no CUDA source string (a PyTorch-level rewrite).\n"
+    return "\n\n".join(sources).strip() + "\n"
+
+
+def op_name(task_key: str) -> str:
+    """A name valid as a torch.library op and a Python identifier: 'level1/19_ReLU' -> 'level1_19_relu'."""
+    name = re.sub(r"\W+", "_", task_key).strip("_").lower() or "task"
+    return name if name[0].isalpha() else f"task_{name}"

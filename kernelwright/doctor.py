@@ -209,7 +209,8 @@ def missing_pieces(report: DoctorReport, llm_missing: list[str]) -> list[str]:
     if not report.gpus:
         missing.append(
             "No NVIDIA GPU is visible: NVML found no device (no driver, or no GPU on this machine); "
-            "`optimize --compile-only` still runs the agents here, compiling candidates on the CPU."
+            "`optimize --compile-only` still runs the agents here, compiling candidates on the CPU, and "
+            "`optimize --device cpu --allow-torch` runs the whole loop on CPU-sized tasks."
         )
     elif report.torch is not None and report.torch_cuda is None:
         missing.append(f"torch {report.torch} is a CPU-only build: install a CUDA build of torch.")

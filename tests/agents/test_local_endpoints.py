@@ -305,3 +305,15 @@ def test_a_bad_environment_limit_is_one_sentence() -> None:
 
     with pytest.raises(ConfigError, match="timeout_s: .*KERNELWRIGHT_LLM_TIMEOUT"):
         RunOptions().llm({"KERNELWRIGHT_LLM_TIMEOUT": "soon"})
+
+
+def test_the_view_shows_the_loops_best_after_retiming_not_the_luckiest_reading() -> None:
+    def attempt(speedup: float) -> Attempt:
+        return Attempt(run_id=1, task_key="t", round=0, candidate_index=0, mode="optimize", code="x",
+                       verdict=Verdict(status=Status.ok, speedup_vs_eager=speedup))  # fmt: skip
+
+    view = ProgressView("t", 2, 1)
+    view.on_event(LoopEvent("attempt", 1, 0, "ok", attempt(1.43)))
+    assert "best 1.43x" in render(view)
+    view.on_event(LoopEvent("best", 1, 0, attempt=attempt(1.07)))  # the re-timing kept the old best
+    assert "best 1.07x" in render(view)

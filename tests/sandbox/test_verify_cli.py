@@ -108,3 +108,16 @@ def test_a_syntax_error_names_the_users_file(tmp_path: Path) -> None:
     assert result.returncode == EXIT_CODES[Status.rejected], result.stderr
     message = json.loads(result.stdout)["message"]
     assert f"{broken} is not valid Python" in message and "candidate.py" not in message
+
+
+def test_a_tuned_file_is_judged_per_configuration_and_the_fastest_kept(tmp_path: Path) -> None:
+    tuned = tmp_path / "tuned_relu.py"
+    tuned.write_text(
+        "import torch\n\nTUNE = {'ROWS': (1, 1048576)}\n\n\nclass ModelNew(torch.nn.Module):\n"
+        "    def forward(self, x):\n"
+        "        return torch.cat([torch.relu(p) for p in x.flatten().split(TUNE['ROWS'])]).view_as(x)\n"
+    )
+    result = kw("verify", "--task", RELU, str(tuned), *QUICK, "--allow-torch")
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = " ".join(result.stdout.split())
+    assert "│ tuning │ ROWS=1: ok," in text and "│ tuning (kept) │ ROWS=1048576: ok," in text

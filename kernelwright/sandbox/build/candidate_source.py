@@ -120,9 +120,38 @@ def cuda_sources(py_src: str) -> list[str]:
 
 def runs_nvcc_at_load(py_src: str) -> bool:
     """Whether the candidate builds kernels with nvcc, a subprocess, while it is constructed
-    (pycuda's SourceModule): its seal must follow the load, as a load_inline file's does."""
+    (pycuda's SourceModule): its seal must follow the load, as a load_inline file's does. Only a
+    call that the imports resolve to pycuda.compiler.SourceModule counts, so a function of the
+    candidate's own that is merely named SourceModule does not buy the later seal."""
     tree = parse_candidate(py_src)
-    return any(isinstance(n, ast.Call) and _call_name(n) == "SourceModule" for n in ast.walk(tree))
+    imported = _imported_names(tree)
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func, parts = node.func, []
+        while isinstance(func, ast.Attribute):
+            parts.append(func.attr)
+            func = func.value
+        root = imported.get(func.id) if isinstance(func, ast.Name) else None
+        full = ".".join([root, *reversed(parts)]) if root else ""
+        if full == "pycuda.compiler.SourceModule":
+            return True
+    return False
+
+
+def _imported_names(tree: ast.Module) -> dict[str, str]:
+    """Local name -> the dotted path an import statement binds it to."""
+    names: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                names[alias.asname or alias.name.split(".")[0]] = (
+                    alias.name if alias.asname else alias.name.split(".")[0]
+                )
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            for alias in node.names:
+                names[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    return names
 
 
 def _is_true(node: ast.expr | None) -> bool:
@@ -163,6 +192,9 @@ def module_string_constants(tree: ast.Module) -> dict[str, str]:
     """Module-level `NAME = <string expression>` assignments whose value is static, and the entries
     `NAME["key"]` of module-level dict literals with literal values (a TUNE variant's values)."""
     constants: dict[str, str] = {}
+    # A name bound anywhere else too (a local of the same name, a loop, a second assignment), or a
+    # dict changed after its literal, may hold another value when the code runs: not static.
+    rebound = rebound_names(tree)
     for stmt in tree.body:
         targets: list[ast.expr] = []
         value: ast.expr | None = None
@@ -173,15 +205,59 @@ def module_string_constants(tree: ast.Module) -> dict[str, str]:
         if value is None:
             continue
         if isinstance(value, ast.Dict) and len(targets) == 1 and isinstance(targets[0], ast.Name):
-            constants.update(_dict_entries(targets[0].id, value))
+            if targets[0].id not in rebound:
+                constants.update(_dict_entries(targets[0].id, value))
             continue
         text = static_string(value, constants)
         if text is None:
             continue
         for target in targets:
-            if isinstance(target, ast.Name):
+            if isinstance(target, ast.Name) and target.id not in rebound:
                 constants[target.id] = text
     return constants
+
+
+# Methods that change a dict or list in place.
+_MUTATING_METHODS = {"update", "setdefault", "pop", "popitem", "clear", "__setitem__", "__delitem__",
+                     "append", "extend", "insert", "remove", "__init__", "__ior__"}  # fmt: skip
+
+
+def rebound_names(tree: ast.Module) -> set[str]:
+    """Names bound more than once anywhere in the file (any scope, any binding form), declared
+    global in a function, or changed in place (`NAME[k] = v`, `NAME.update(...)`, `del NAME[k]`)."""
+    counts: dict[str, int] = {}
+    changed: set[str] = set()
+
+    def bind(name: str) -> None:
+        counts[name] = counts.get(name, 0) + 1
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
+            bind(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            bind(node.name)
+        elif isinstance(node, ast.arg):
+            bind(node.arg)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            for alias in node.names:
+                bind(alias.asname or alias.name.split(".")[0])
+        elif isinstance(node, ast.Global | ast.Nonlocal):
+            changed.update(node.names)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bind(node.name)
+        elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store | ast.Del):
+            if isinstance(node.value, ast.Name):
+                changed.add(node.value.id)
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.attr in _MUTATING_METHODS
+        ):
+            changed.add(node.func.value.id)
+        elif isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+            changed.add(node.target.id)
+    return changed | {name for name, count in counts.items() if count > 1}
 
 
 def _dict_entries(name: str, node: ast.Dict) -> dict[str, str]:

@@ -18,15 +18,20 @@ from __future__ import annotations
 
 import ast
 import keyword
+import re
 from dataclasses import dataclass
 
 from kernelwright.errors import KernelwrightError
+from kernelwright.sandbox.build.candidate_source import rebound_names
 
 NAME = "TUNE"
 MAX_NAMES = 8
 MAX_VALUES = 16
 MAX_STRING_CHARS = 64
 DEFAULT_LIMIT = 8
+# A string value reaches the compiler inside a -D define (f"-DMODE={TUNE['MODE']}"): one token, so
+# that it can never become an option, a second argument or a path of its own.
+STRING_VALUE = re.compile(r"[A-Za-z0-9_.+][A-Za-z0-9_.+\-]*")
 
 TuneValue = int | float | str
 
@@ -94,6 +99,7 @@ def parse_tune(source: str) -> TuneSpec | None:
         raise TuneError(f"line {line}: TUNE is assigned more than once; declare it once.", line)
     stmt, value = found[0]
     choices = _choices(value)
+    _check_unchanged(tree, stmt.lineno)
     start, end = _byte_span(source, value)
     return TuneSpec(choices=choices, line=stmt.lineno, start=start, end=end)
 
@@ -124,6 +130,24 @@ def variants(source: str, limit: int = DEFAULT_LIMIT) -> list[Variant]:
 def render(values: dict[str, TuneValue]) -> str:
     """The dict literal a variant's TUNE is set to."""
     return "{" + ", ".join(f"{name!r}: {value!r}" for name, value in values.items()) + "}"
+
+
+def _check_unchanged(tree: ast.Module, line: int) -> None:
+    """TUNE is read, never changed or passed on: the static check resolves `TUNE["NAME"]` from the
+    literal, so the code that runs must see exactly that value."""
+    if NAME in rebound_names(tree):
+        raise TuneError(
+            f"line {line}: TUNE is changed or bound again after its declaration; read it only.", line
+        )
+    parents = {id(c): p for p in ast.walk(tree) for c in ast.iter_child_nodes(p)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id == NAME and isinstance(node.ctx, ast.Load):
+            parent = parents.get(id(node))
+            if not (isinstance(parent, ast.Subscript) and parent.value is node):
+                at = node.lineno
+                raise TuneError(
+                    f'line {at}: TUNE is used other than as TUNE["NAME"]; read it only that way.', at
+                )
 
 
 def _names_tune(target: ast.expr) -> bool:
@@ -178,6 +202,12 @@ def _values(name: str, node: ast.expr) -> tuple[TuneValue, ...]:
             raise TuneError(
                 f"line {element.lineno}: TUNE[{name!r}] value {ast.unparse(element)} is not an int, "
                 "float or string literal.",
+                element.lineno,
+            )
+        if isinstance(value, str) and not STRING_VALUE.fullmatch(value):
+            raise TuneError(
+                f"line {element.lineno}: TUNE[{name!r}] value {value!r} is not one token of letters, digits, "
+                "_ . + - (not starting with -); values reach the compiler as -D defines.",
                 element.lineno,
             )
         if isinstance(value, str) and len(value) > MAX_STRING_CHARS:

@@ -15,12 +15,14 @@ from kernelwright.sandbox.guard.torch_names import (
     ARRAY_GLUE,
     ARRAY_LIBRARIES,
     CALL_THROUGH,
+    GPU_ARRAY_LIBRARIES,
     INERT,
     KERNEL_GETTERS,
     MATH_BUILTINS,
     OPERATOR_GLUE,
     PASS_THROUGH,
     SCALAR_RESULTS,
+    gpu_library_call,
     makes_kernels,
     torch_result,
 )
@@ -167,6 +169,18 @@ class CallSemantics:
                 self.report("compute", node, f.describe())
             made = torch_result(name)
             return {Value("layer", name)} if made == "layer" else {TENSOR} if made == "tensor" else set()
+        if name.split(".")[0] in GPU_ARRAY_LIBRARIES:
+            kind = gpu_library_call(name)
+            if kind == "compute":
+                self.report("compute", node, f"{name.removesuffix('()')}() (GPU library math)")
+                return {TENSOR}
+            if kind == "kernel-factory":  # calling what it made is library compute
+                return {Value("path", f"{name}()")}
+            if kind == "scalar":
+                return set()
+            if kind == "array" or tensor_in:
+                return {TENSOR}
+            return None
         if name.split(".")[0] in ARRAY_LIBRARIES and tensor_in:
             if name.split(".")[-1] not in ARRAY_GLUE:
                 self.report("compute", node, f"{name}() on a tensor")

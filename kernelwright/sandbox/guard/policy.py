@@ -113,8 +113,9 @@ class ForwardPolicy:
             found.append(GuardFinding(rule="no-custom-kernel", line=self.forward.lineno, message=message))
         if level <= 1:
             for line, what in compute:
+                library = "a GPU library" if "GPU library" in what else "PyTorch"
                 message = (
-                    f"{what} computes in PyTorch inside forward; this level-1 task's op must be done "
+                    f"{what} computes in {library} inside forward; this level-1 task's op must be done "
                     "by your own kernel (allocation, views and reshapes are fine)."
                 )
                 found.append(GuardFinding(rule="torch-op-in-forward", line=line, message=message))

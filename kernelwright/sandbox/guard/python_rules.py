@@ -13,6 +13,7 @@ import ast
 from collections.abc import Iterator
 
 from kernelwright.contracts import GuardFinding
+from kernelwright.sandbox.guard.compiler_calls import compiler_findings
 from kernelwright.sandbox.guard.imports import dotted, import_findings
 
 CONCURRENCY_MODULES = {
@@ -133,6 +134,7 @@ def module_rules(
         found.extend(_name_findings(node, aliases))
         found.extend(_call_findings(node, aliases))
         found.extend(_structure_findings(node, aliases))
+    found.extend(compiler_findings(tree, aliases))
     return sorted(found, key=lambda f: (f.line or 0, f.rule))
 
 

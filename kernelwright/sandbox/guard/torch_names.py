@@ -30,6 +30,7 @@ TENSOR_VIEW_ATTRS = {"T", "mT", "H", "mH", "real", "imag", "data", "grad"}
 TENSOR_META_ATTRS = {
     "shape", "dtype", "device", "ndim", "is_cuda", "layout", "requires_grad", "is_leaf", "itemsize",
     "nbytes", "names", "grad_fn", "is_sparse", "is_quantized", "is_meta", "is_cpu",
+    "ptr",  # cupy's arr.data.ptr: the address, as data_ptr() is
 }  # fmt: skip
 # cupy's RawKernel/RawModule and pycuda's SourceModule compile the candidate's own CUDA too.
 KERNEL_FACTORIES = {
@@ -76,6 +77,56 @@ INERT = {
 ARRAY_LIBRARIES = {"numpy", "cupy", "cupyx", "scipy", "jax", "np", "cp"}
 ARRAY_GLUE = {"asarray", "array", "from_dlpack", "asnumpy", "ascontiguousarray", "empty", "empty_like", "zeros",
               "zeros_like", "ones", "ones_like", "full", "frombuffer", "dtype", "shape", "ndim", "size"}  # fmt: skip
+
+
+# GPU array libraries are judged by name, not by whether a tensor reaches them: an array built over
+# x.data_ptr() (cupy.ndarray over UnownedMemory) is the tensor's data all the same. Their math
+# (cupy.matmul, cupyx.scipy, cuBLAS through cupy.cuda.cublas, pycuda.cumath, skcuda) is library
+# compute; cupy's ElementwiseKernel/ReductionKernel/fuse and cupyx.jit are too, since cupy writes
+# the kernel around the candidate's snippet and the guard reads no __global__ of it (level 1 asks
+# for a kernel the guard and the launch check can name). Device, stream and memory handles are glue.
+GPU_ARRAY_LIBRARIES = {"cupy", "cupyx", "cupy_backends", "pycuda", "skcuda", "nvmath"}
+GPU_GLUE_MODULES = ("cupy.cuda.", "cupy_backends.cuda.api.", "pycuda.driver.", "pycuda.autoinit",
+                    "pycuda.autoprimaryctx", "pycuda.tools.")  # fmt: skip
+GPU_MATH_LIBS = (
+    "cublas",
+    "cusolver",
+    "cusparse",
+    "cufft",
+    "curand",
+    "cudnn",
+    "cutensor",
+    "thrust",
+    "cub",
+    "nccl",
+)
+GPU_MATH_MODULES = (*(f"cupy.cuda.{lib}" for lib in GPU_MATH_LIBS), "cupy_backends.cuda.libs.")
+GPU_ARRAYS = {"ndarray", "GPUArray", "to_gpu", "to_gpu_async", "empty", "zeros", "empty_like", "zeros_like",
+              "asarray", "array", "from_dlpack", "ascontiguousarray", "as_strided"}  # fmt: skip
+GPU_LIBRARY_KERNELS = {"ElementwiseKernel", "ReductionKernel", "fuse", "rawkernel", "get_elwise_kernel", "ScanKernel", "InclusiveScanKernel", "ExclusiveScanKernel"}  # fmt: skip
+SCALAR_CASTS = {"int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float16", "float32",
+                "float64", "complex64", "complex128", "bool_", "intp", "uintp", "intc", "uintc", "longlong",
+                "ulonglong", "half", "single", "double", "dtype", "result_type", "promote_types"}  # fmt: skip
+
+
+def gpu_library_call(qualified: str) -> str:
+    """What calling a cupy/pycuda/skcuda name is: 'scalar' (a number or dtype), 'array' (a view of
+    device memory), 'glue' (device, stream, memory management), 'kernel-factory' (a library kernel
+    object), or 'compute'. A name ending in `()` is an object a library kernel factory made."""
+    last = qualified.split(".")[-1]
+    if qualified.endswith("()"):
+        return "compute"
+    if qualified.startswith(GPU_MATH_MODULES):
+        return "compute"
+    if qualified.startswith(GPU_GLUE_MODULES):
+        return "glue"
+    if last in GPU_LIBRARY_KERNELS:
+        return "kernel-factory"
+    if last in SCALAR_CASTS:
+        return "scalar"
+    if last in GPU_ARRAYS:
+        return "array"
+    return "compute"
 
 
 def torch_glue(qualified: str) -> bool:

@@ -142,8 +142,12 @@ class AuditGuard:
                 Violation("sandbox-network", f"{event}: network access") if self._from_candidate() else None
             )
         if event in PROCESS_EVENTS:
-            if self._from_candidate(stop_at=self.trusted_spawners):
+            decided_by = self._first_on_stack(self.trusted_spawners)
+            if decided_by == self.candidate_file:
                 return Violation("sandbox-process", f"{event}: starting a process")
+            if decided_by is not None and decided_by.endswith(PYCUDA_COMPILER):
+                problem = nvcc_call_problem(event, args)
+                return Violation("sandbox-process", f"{event}: {problem}") if problem else None
             return None
         if event in KILL_EVENTS:
             return self._judge_kill(event, args)
@@ -214,15 +218,17 @@ class AuditGuard:
 
     def _from_candidate(self, stop_at: tuple[str, ...] = ()) -> bool:
         """True when candidate code is on the stack (and no trusted spawner sits below it)."""
+        return self._first_on_stack(stop_at) == self.candidate_file
+
+    def _first_on_stack(self, stop_at: tuple[str, ...]) -> str | None:
+        """The innermost frame's file that is the candidate's or a trusted spawner's, else None."""
         frame = _caller_frame()
         while frame is not None:
             filename = frame.f_code.co_filename
-            if filename == self.candidate_file:
-                return True
-            if stop_at and filename.startswith(stop_at):
-                return False
+            if filename == self.candidate_file or (stop_at and filename.startswith(stop_at)):
+                return filename
             frame = frame.f_back
-        return False
+        return None
 
     def _direct(self) -> bool:
         """True when the candidate itself (or inspect/gc wrappers it called) raised the event."""
@@ -266,6 +272,68 @@ def default_write_dirs(workdir: str) -> list[str]:
         "/dev/shm",
     ]
     return [os.path.realpath(d) for d in dirs]
+
+
+PYCUDA_COMPILER = os.path.join("pycuda", "compiler.py")
+# nvcc flags that run or read what the caller names: a host compiler, options files, include paths
+# and pre-included headers. pycuda adds only its own header folder (-I inside the pycuda package).
+_NVCC_STEERING = ("-ccbin", "--compiler-bindir", "-Xcompiler", "--compiler-options", "--options-file",
+                  "-optf", "--pre-include", "-include", "--input-drive-prefix", "-idp", "-I",
+                  "--include-path", "-isystem", "--system-include", "-Xlinker", "--linker-options")  # fmt: skip
+_NVCC_ENV = ("NVCC_PREPEND_FLAGS", "NVCC_APPEND_FLAGS", "NVCC_CCBIN")
+
+
+def nvcc_call_problem(event: str, args: tuple[object, ...]) -> str | None:
+    """Why a process pycuda's compiler starts is not a plain nvcc compile, or None when it is: pycuda
+    is trusted to run nvcc, not whatever program or host compiler a candidate's options name."""
+    env: object = None
+    if event == "subprocess.Popen" and len(args) >= 2:
+        argv = _argv(args[1])
+        env = args[3] if len(args) > 3 else None
+        if args[0]:
+            argv = [*_argv(args[0]), *argv[1:]]
+    elif event in ("os.posix_spawn", "os.exec") and len(args) >= 2:
+        argv = _argv(args[1])
+        env = args[2] if len(args) > 2 else None
+    else:
+        return f"{event} is not how pycuda runs nvcc"
+    if not argv or os.path.basename(argv[0].split()[0]) != "nvcc":
+        return "pycuda's compiler may start only nvcc"
+    own_headers = os.path.dirname(os.path.dirname(os.path.realpath(_find_pycuda_compiler() or "/")))
+    for i, arg in enumerate(argv[1:], start=1):
+        flag = arg.split("=", 1)[0]
+        steering = next(
+            (s for s in _NVCC_STEERING if flag == s or (len(s) == 2 and flag.startswith(s))), None
+        )
+        if steering is None:
+            continue
+        path = arg[len(steering) :].lstrip("=") or (argv[i + 1] if i + 1 < len(argv) else "")
+        if (
+            steering == "-I"
+            and own_headers != "/"
+            and os.path.realpath(path).startswith(own_headers + os.sep)
+        ):
+            continue
+        return f"nvcc option {steering} names a program or file of the candidate's choosing"
+    variables = env if isinstance(env, dict) else os.environ
+    named = [v for v in _NVCC_ENV if variables.get(v)]
+    return f"nvcc run with {named[0]} set" if named else None
+
+
+def _argv(value: object) -> list[str]:
+    if isinstance(value, str | bytes | os.PathLike):
+        return [os.fsdecode(value)]
+    if isinstance(value, list | tuple):
+        return [os.fsdecode(a) if isinstance(a, str | bytes | os.PathLike) else str(a) for a in value]
+    return []
+
+
+def _find_pycuda_compiler() -> str | None:
+    import importlib.util
+
+    spec = importlib.util.find_spec("pycuda")
+    folders = list(spec.submodule_search_locations or []) if spec is not None else []
+    return os.path.join(folders[0], "compiler.py") if folders else None
 
 
 def trusted_spawners() -> tuple[str, ...]:

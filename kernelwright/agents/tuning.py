@@ -64,9 +64,7 @@ def judge_tuned(
     try:
         options = variants(candidate.source, max_variants)
     except TuneError as err:
-        # the finding carries its line itself; its message is the sentence without the "line N: " prefix
-        reason = str(err).removeprefix(f"line {err.line}: ") if err.line is not None else str(err)
-        finding = GuardFinding(rule="tune-spec", line=err.line, message=reason)
+        finding = GuardFinding(rule="tune-spec", line=err.line, message=err.reason)
         verdict = Verdict(status=Status.compile_error, rule="tune-spec", message=str(err), findings=[finding])
         return Tuned(candidate=candidate, verdict=verdict, values={})
     if len(options) == 1 and not options[0].values:

@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from kernelwright.gpu.arch import check_arch
+from kernelwright.gpu.target import DEFAULT_ARCH
 from kernelwright.profiler.static import DEFAULT_BLOCK_SIZES, AnalysisReport, analyze_file
 
 
@@ -22,7 +23,7 @@ def analyze(
     candidate: Annotated[Path, typer.Argument(help="Candidate file (native CudaModule or load_inline).")],
     arch: Annotated[
         str, typer.Option(help="Target GPU architecture, e.g. sm_90a (Hopper), sm_80.")
-    ] = "sm_90a",
+    ] = DEFAULT_ARCH,
     block_size: Annotated[
         list[int] | None, typer.Option("--block-size", help="Block size(s) for the occupancy table.")
     ] = None,

@@ -13,12 +13,11 @@ from typing import Any
 from kernelwright.contracts import Candidate, Status, Task, TimingStats, Verdict, speedup
 from kernelwright.gpu.arch import arch_for_capability
 from kernelwright.gpu.availability import require_gpu
+from kernelwright.gpu.target import DEFAULT_ARCH
 from kernelwright.interfaces import BaselineCache
 from kernelwright.sandbox.config import SandboxConfig, WorkerJob, WorkerLimits
 from kernelwright.sandbox.isolation.worker import WorkerClient
 from kernelwright.sandbox.loaders import require_loader
-
-DEFAULT_ARCH = "sm_90a"
 
 
 def _gpu_identity(index: int) -> tuple[str | None, str | None]:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+HACKS = Path(__file__).parent / "hacks"
+
 SCRIPT = textwrap.dedent(
     """
     import subprocess, sys
@@ -42,6 +44,9 @@ SCRIPT = textwrap.dedent(
         (["nvcc", "-Xcompiler", "-wrapper,/tmp/evil", "kernel.cu"], None, "nvcc option -Xcompiler"),
         (["nvcc", "--pre-include", "/etc/passwd", "kernel.cu"], None, "nvcc option --pre-include"),
         (["nvcc", "-I/home", "kernel.cu"], None, "nvcc option -I"),
+        # nvcc --run executes the program it just built: host code of the candidate's choosing
+        (["nvcc", "--run", "kernel.cu"], None, "nvcc option --run"),
+        (["nvcc", "-run", "-run-args", "x", "kernel.cu"], None, "nvcc option -run"),
         (["nvcc", "kernel.cu"], {"NVCC_PREPEND_FLAGS": "-ccbin /tmp/evil"}, "NVCC_PREPEND_FLAGS set"),
     ],
 )
@@ -76,3 +81,17 @@ def test_the_candidate_itself_still_may_not_start_nvcc(tmp_path: Path) -> None:
     assert "refused: kernelwright sandbox: subprocess.Popen: starting a process" in out.stdout, (
         out.stdout + out.stderr
     )
+
+
+def test_the_guard_refuses_a_sourcemodule_that_asks_nvcc_to_run_its_program() -> None:
+    """The same hack one layer up: the options never reach the runner."""
+    from kernelwright.contracts import Candidate
+    from kernelwright.kernelbench import find_task
+    from kernelwright.sandbox.guard.policy import check
+
+    source = (HACKS / "loader_sourcemodule_ccbin.py").read_text()
+    ccbin = 'options=["-ccbin", "/var/tmp/kernelwright-cc"]'
+    assert ccbin in source
+    run_hack = source.replace(ccbin, 'options=["--run"]')
+    found = check(find_task("level1/19_ReLU"), Candidate(source=run_hack))
+    assert any(f.rule == "compiler-options" and "--run" in f.message for f in found), found

@@ -37,10 +37,12 @@ TuneValue = int | float | str
 
 
 class TuneError(KernelwrightError):
-    """The TUNE declaration is malformed; the message is one sentence naming the line."""
+    """The TUNE declaration is malformed: `reason` is one sentence, `line` where; the message names
+    both ("line 3: ...")."""
 
-    def __init__(self, message: str, line: int | None = None):
-        super().__init__(message)
+    def __init__(self, reason: str, line: int | None = None):
+        super().__init__(f"line {line}: {reason}" if line is not None else reason)
+        self.reason = reason
         self.line = line
 
 
@@ -84,19 +86,19 @@ def parse_tune(source: str) -> TuneSpec | None:
     for stmt in tree.body:
         if isinstance(stmt, ast.Assign) and any(_names_tune(t) for t in stmt.targets):
             if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
-                raise TuneError(f"line {stmt.lineno}: assign TUNE on its own (TUNE = {{...}}).", stmt.lineno)
+                raise TuneError("assign TUNE on its own (TUNE = {...}).", stmt.lineno)
             found.append((stmt, stmt.value))
         elif isinstance(stmt, ast.AnnAssign) and _names_tune(stmt.target):
             if stmt.value is None or not isinstance(stmt.target, ast.Name):
-                raise TuneError(f"line {stmt.lineno}: assign TUNE a dict literal.", stmt.lineno)
+                raise TuneError("assign TUNE a dict literal.", stmt.lineno)
             found.append((stmt, stmt.value))
         elif isinstance(stmt, ast.AugAssign) and _names_tune(stmt.target):
-            raise TuneError(f"line {stmt.lineno}: TUNE is assigned once, as one dict literal.", stmt.lineno)
+            raise TuneError("TUNE is assigned once, as one dict literal.", stmt.lineno)
     if not found:
         return None
     if len(found) > 1:
         line = found[1][0].lineno
-        raise TuneError(f"line {line}: TUNE is assigned more than once; declare it once.", line)
+        raise TuneError("TUNE is assigned more than once; declare it once.", line)
     stmt, value = found[0]
     choices = _choices(value)
     _check_unchanged(tree, stmt.lineno)
@@ -136,18 +138,14 @@ def _check_unchanged(tree: ast.Module, line: int) -> None:
     """TUNE is read, never changed or passed on: the static check resolves `TUNE["NAME"]` from the
     literal, so the code that runs must see exactly that value."""
     if NAME in rebound_names(tree):
-        raise TuneError(
-            f"line {line}: TUNE is changed or bound again after its declaration; read it only.", line
-        )
+        raise TuneError("TUNE is changed or bound again after its declaration; read it only.", line)
     parents = {id(c): p for p in ast.walk(tree) for c in ast.iter_child_nodes(p)}
     for node in ast.walk(tree):
         if isinstance(node, ast.Name) and node.id == NAME and isinstance(node.ctx, ast.Load):
             parent = parents.get(id(node))
             if not (isinstance(parent, ast.Subscript) and parent.value is node):
                 at = node.lineno
-                raise TuneError(
-                    f'line {at}: TUNE is used other than as TUNE["NAME"]; read it only that way.', at
-                )
+                raise TuneError('TUNE is used other than as TUNE["NAME"]; read it only that way.', at)
 
 
 def _names_tune(target: ast.expr) -> bool:
@@ -161,27 +159,21 @@ def _names_tune(target: ast.expr) -> bool:
 def _choices(value: ast.expr) -> dict[str, tuple[TuneValue, ...]]:
     line = value.lineno
     if not isinstance(value, ast.Dict):
-        raise TuneError(
-            f'line {line}: TUNE must be a dict literal, e.g. TUNE = {{"BLOCK": (128, 256)}}.', line
-        )
+        raise TuneError('TUNE must be a dict literal, e.g. TUNE = {"BLOCK": (128, 256)}.', line)
     if not value.keys:
-        raise TuneError(f"line {line}: TUNE is empty; give at least one name with its values.", line)
+        raise TuneError("TUNE is empty; give at least one name with its values.", line)
     if len(value.keys) > MAX_NAMES:
-        raise TuneError(
-            f"line {line}: TUNE has {len(value.keys)} names; at most {MAX_NAMES} are allowed.", line
-        )
+        raise TuneError(f"TUNE has {len(value.keys)} names; at most {MAX_NAMES} are allowed.", line)
     choices: dict[str, tuple[TuneValue, ...]] = {}
     for key, node in zip(value.keys, value.values, strict=True):
         if key is None:  # {**other}
-            raise TuneError(f"line {line}: TUNE cannot unpack another dict (**); list every name.", line)
+            raise TuneError("TUNE cannot unpack another dict (**); list every name.", line)
         name = key.value if isinstance(key, ast.Constant) else None
         if not isinstance(name, str) or not name.isidentifier() or keyword.iskeyword(name):
             shown = ast.unparse(key)
-            raise TuneError(
-                f"line {key.lineno}: TUNE name {shown} is not a string holding an identifier.", key.lineno
-            )
+            raise TuneError(f"TUNE name {shown} is not a string holding an identifier.", key.lineno)
         if name in choices:
-            raise TuneError(f"line {key.lineno}: TUNE names {name!r} twice.", key.lineno)
+            raise TuneError(f"TUNE names {name!r} twice.", key.lineno)
         choices[name] = _values(name, node)
     return choices
 
@@ -190,33 +182,30 @@ def _values(name: str, node: ast.expr) -> tuple[TuneValue, ...]:
     line = node.lineno
     elements = node.elts if isinstance(node, ast.Tuple | ast.List) else [node]
     if not elements:
-        raise TuneError(f"line {line}: TUNE[{name!r}] has no values.", line)
+        raise TuneError(f"TUNE[{name!r}] has no values.", line)
     if len(elements) > MAX_VALUES:
-        raise TuneError(
-            f"line {line}: TUNE[{name!r}] has {len(elements)} values; at most {MAX_VALUES} are allowed.", line
-        )
+        raise TuneError(f"TUNE[{name!r}] has {len(elements)} values; at most {MAX_VALUES} are allowed.", line)
     values: list[TuneValue] = []
     for element in elements:
         value = _literal(element)
         if value is None:
             raise TuneError(
-                f"line {element.lineno}: TUNE[{name!r}] value {ast.unparse(element)} is not an int, "
-                "float or string literal.",
+                f"TUNE[{name!r}] value {ast.unparse(element)} is not an int, float or string literal.",
                 element.lineno,
             )
         if isinstance(value, str) and not STRING_VALUE.fullmatch(value):
             raise TuneError(
-                f"line {element.lineno}: TUNE[{name!r}] value {value!r} is not one token of letters, digits, "
+                f"TUNE[{name!r}] value {value!r} is not one token of letters, digits, "
                 "_ . + - (not starting with -); values reach the compiler as -D defines.",
                 element.lineno,
             )
         if isinstance(value, str) and len(value) > MAX_STRING_CHARS:
             raise TuneError(
-                f"line {element.lineno}: TUNE[{name!r}] has a string longer than {MAX_STRING_CHARS} characters.",
+                f"TUNE[{name!r}] has a string longer than {MAX_STRING_CHARS} characters.",
                 element.lineno,
             )
         if any(type(v) is type(value) and v == value for v in values):
-            raise TuneError(f"line {element.lineno}: TUNE[{name!r}] lists {value!r} twice.", element.lineno)
+            raise TuneError(f"TUNE[{name!r}] lists {value!r} twice.", element.lineno)
         values.append(value)
     return tuple(values)
 

@@ -275,11 +275,13 @@ def default_write_dirs(workdir: str) -> list[str]:
 
 
 PYCUDA_COMPILER = os.path.join("pycuda", "compiler.py")
-# nvcc flags that run or read what the caller names: a host compiler, options files, include paths
-# and pre-included headers. pycuda adds only its own header folder (-I inside the pycuda package).
+# nvcc flags that run or read what the caller names: a host compiler, options files, include paths,
+# pre-included headers, and --run (nvcc executes the program it built). pycuda adds only its own
+# header folder (-I inside the pycuda package).
 _NVCC_STEERING = ("-ccbin", "--compiler-bindir", "-Xcompiler", "--compiler-options", "--options-file",
                   "-optf", "--pre-include", "-include", "--input-drive-prefix", "-idp", "-I",
-                  "--include-path", "-isystem", "--system-include", "-Xlinker", "--linker-options")  # fmt: skip
+                  "--include-path", "-isystem", "--system-include", "-Xlinker", "--linker-options",
+                  "--run", "-run", "--run-args", "-run-args")  # fmt: skip
 _NVCC_ENV = ("NVCC_PREPEND_FLAGS", "NVCC_APPEND_FLAGS", "NVCC_CCBIN")
 
 
@@ -299,7 +301,7 @@ def nvcc_call_problem(event: str, args: tuple[object, ...]) -> str | None:
         return f"{event} is not how pycuda runs nvcc"
     if not argv or os.path.basename(argv[0].split()[0]) != "nvcc":
         return "pycuda's compiler may start only nvcc"
-    own_headers = os.path.dirname(os.path.dirname(os.path.realpath(_find_pycuda_compiler() or "/")))
+    own_headers = tuple(os.path.realpath(folder) + os.sep for folder in _pycuda_folders())
     for i, arg in enumerate(argv[1:], start=1):
         flag = arg.split("=", 1)[0]
         steering = next(
@@ -308,13 +310,9 @@ def nvcc_call_problem(event: str, args: tuple[object, ...]) -> str | None:
         if steering is None:
             continue
         path = arg[len(steering) :].lstrip("=") or (argv[i + 1] if i + 1 < len(argv) else "")
-        if (
-            steering == "-I"
-            and own_headers != "/"
-            and os.path.realpath(path).startswith(own_headers + os.sep)
-        ):
+        if steering == "-I" and own_headers and os.path.realpath(path).startswith(own_headers):
             continue
-        return f"nvcc option {steering} names a program or file of the candidate's choosing"
+        return f"nvcc option {steering} runs or reads something of the candidate's choosing"
     variables = env if isinstance(env, dict) else os.environ
     named = [v for v in _NVCC_ENV if variables.get(v)]
     return f"nvcc run with {named[0]} set" if named else None
@@ -328,28 +326,24 @@ def _argv(value: object) -> list[str]:
     return []
 
 
-def _find_pycuda_compiler() -> str | None:
+def _pycuda_folders() -> list[str]:
+    """Where the pycuda package is installed, found without importing it (none when it is not)."""
     import importlib.util
 
     spec = importlib.util.find_spec("pycuda")
-    folders = list(spec.submodule_search_locations or []) if spec is not None else []
-    return os.path.join(folders[0], "compiler.py") if folders else None
+    return list(spec.submodule_search_locations or []) if spec is not None else []
 
 
 def trusted_spawners() -> tuple[str, ...]:
     """Files allowed to start processes while candidate code is on the stack: torch's extension
     builder, the sandbox, and pycuda's SourceModule compiler, which runs nvcc (located without
     importing pycuda; the static guard refuses a SourceModule that picks its own `nvcc=`)."""
-    import importlib.util
-
     import torch.utils.cpp_extension as cpp_extension
 
     import kernelwright.sandbox as sandbox_pkg
 
     spawners = [cpp_extension.__file__, os.path.dirname(sandbox_pkg.__file__) + os.sep]
-    spec = importlib.util.find_spec("pycuda")
-    for folder in (spec.submodule_search_locations or []) if spec is not None else []:
-        spawners.append(os.path.join(folder, "compiler.py"))
+    spawners += [os.path.join(folder, "compiler.py") for folder in _pycuda_folders()]
     return tuple(spawners)
 
 

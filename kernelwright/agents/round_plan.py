@@ -146,7 +146,9 @@ async def _optimize(
         if current.id == best.id
         else f"```python\n{current.attempt.code.strip()}\n```",
         "digest": digest,
-        "plans_wanted": "one plan" if wanted == 1 else f"up to {wanted} plans",
+        "plans_wanted": "one plan"
+        if wanted == 1
+        else f"up to {wanted} plans, ranked, most promising first, each a different idea",
     }
     # The Judge's prompt is the larger (it adds the latest code and the digest); its history fits
     # the Coder's prompt too.

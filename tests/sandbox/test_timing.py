@@ -112,3 +112,33 @@ def test_a_pointer_cache_is_caught_by_the_timing_spot_checks(worker: WorkerClien
         (Status.incorrect, "nondeterministic"),
         (Status.rejected, "output-reused"),
     }, verdict.message
+
+
+RETIMED = {"device": "cpu", "allow_torch": True, "skip_guard": True, "trials": 2, "shape_trial": False,
+           "timing_min_calls": 10, "timing_min_seconds": 0.0, "warmup_calls": 1, "memory_limit_gb": 8}  # fmt: skip
+
+
+def test_a_loop_the_judge_clock_disagrees_with_is_timed_again_and_only_a_confirmed_loop_is_kept(
+    worker: WorkerClient,
+) -> None:
+    """A burst of load (here: a first loop whose times are forged) costs a second loop, not an
+    honest candidate; the times kept are the loop the judge's clock confirmed (about the 4 ms sleep)."""
+    task = find_task(str(HACKS / "tasks" / "relu.py"))
+    verdict = Sandbox(SandboxConfig(**RETIMED), worker=worker)(
+        task, Candidate(source=(HACKS / "forge_first_loop.py").read_text())
+    )
+    assert verdict.status == Status.ok, verdict.message
+    assert "timed again after loop 1" in verdict.message
+    check, timing = verdict.timing_check, verdict.candidate_timing
+    assert check is not None and check.consistent and timing is not None
+    assert timing.median_ms >= 4.0 and check.reported_median_ms == timing.median_ms
+
+
+def test_a_runner_that_misreports_every_loop_is_refused_after_all_of_them(worker: WorkerClient) -> None:
+    task = find_task(str(HACKS / "tasks" / "relu.py"))
+    verdict = Sandbox(SandboxConfig(**RETIMED), worker=worker)(
+        task, Candidate(source=(HACKS / "forge_timing.py").read_text())
+    )
+    assert (verdict.status, verdict.rule) == (Status.rejected, "timing-mismatch"), verdict.message
+    assert "in each of 3 timed loops" in verdict.message
+    assert verdict.timing_check is not None and not verdict.timing_check.consistent

@@ -79,11 +79,13 @@ def cross_check(
     )
 
 
-def require_consistent(check: TimingCheck) -> None:
+def require_consistent(check: TimingCheck, loops: int = 1) -> None:
+    """Refuses the runner's times; `loops` says how many timed loops all disagreed (the last is shown)."""
     if not check.consistent:
+        each = f" in each of {loops} timed loops" if loops > 1 else ""
         raise CheckFailed(
             Status.rejected,
             "timing-mismatch",
             f"the runner reported {check.reported_median_ms:.4f} ms per call but the judge observed at "
-            f"least {check.observed_low_ms:.4f} ms beyond the harness overhead ({check.tolerance})",
+            f"least {check.observed_low_ms:.4f} ms beyond the harness overhead{each} ({check.tolerance})",
         )

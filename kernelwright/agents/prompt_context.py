@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from kernelwright.agents.examples import examples_of, pick_examples
 from kernelwright.agents.prompting import render
 from kernelwright.agents.round_plan import PromptContext
-from kernelwright.agents.rules import candidate_format, sandbox_rules
+from kernelwright.agents.rules import candidate_format, sandbox_rules, torch_policy
 from kernelwright.agents.wiring import sandbox_config_for
 from kernelwright.contracts import Task
 from kernelwright.gpu.target import Target
@@ -36,9 +36,11 @@ def prompt_context(
     task: Task, target: Target, *, store: StoreReader | None = None, example_ids: Sequence[int] = ()
 ) -> PromptContext:
     examples = examples_of(store, example_ids, task, _preferred_gpu(target)) if store and example_ids else ""
+    config = sandbox_config_for(target)
     return PromptContext(
         gpu_facts=target.facts,
-        rules=sandbox_rules(task, target, sandbox_config_for(target)),
+        rules=sandbox_rules(task, target, config),
+        policy=torch_policy(task.level, target, config),
         candidate_format=candidate_format(target),
         tuning=render("coder_tuning"),
         examples=examples,

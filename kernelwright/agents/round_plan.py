@@ -36,6 +36,9 @@ class PromptContext:
     candidate_format: str
     tuning: str = ""
     examples: str = ""
+    policy: str = ""
+    """What forward may use on this task's level and target (rules.torch_policy), also told to the
+    Judge, so that no plan asks for what the sandbox refuses."""
 
 
 @dataclass
@@ -137,6 +140,9 @@ async def _optimize(
         "task_key": task.key,
         "task_source": task.source.strip(),
         "gpu_facts": context.gpu_facts,
+        "policy": f"\nWhat forward may use (the sandbox enforces it): {context.policy}\n"
+        if context.policy
+        else "",
         "best_summary": attempt_summary(best.attempt),
         "best_code": best.attempt.code.strip(),
         "runner_up": _runner_up_block(runner_up),

@@ -60,6 +60,9 @@ class SandboxConfig(BaseModel):
     timing_spot_checks: int = 12
     """Expected number of timed calls whose outputs the judge compares with the reference; each call
     is drawn after it ran, with probability timing_spot_checks / timing_min_calls."""
+    timing_loops: int = Field(3, ge=1, le=5)
+    """Timed loops, at most, before the runner's times are refused: a loop the judge's own clock
+    disagrees with is run again (a burst of load passes; a misreporting runner disagrees every time)."""
     torch_compile_baseline: bool = False
     """Also time torch.compile(Model); cached per (task, GPU, torch version) in the store."""
     speedup_suspicious: float = 10.0
@@ -96,6 +99,7 @@ class WorkerJob(BaseModel):
     timing_min_seconds: float = 1.0
     timing_max_seconds: float = 20.0
     timing_spot_checks: int = 12
+    timing_loops: int = 3
     eager_timing: TimingStats | None = None
     """The eager reference's timing on this device from an earlier evaluation of the same task."""
     call_timeout_s: float = 30.0

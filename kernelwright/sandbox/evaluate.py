@@ -256,6 +256,7 @@ class Sandbox:
             timing_min_seconds=cfg.timing_min_seconds,
             timing_max_seconds=cfg.timing_max_seconds,
             timing_spot_checks=cfg.timing_spot_checks,
+            timing_loops=cfg.timing_loops,
             call_timeout_s=cfg.call_timeout_s,
             seal_before_load=_build_of(candidate) == "native" and not _runs_nvcc_at_load(candidate),
             torch_compile_baseline=measure_compiled,

@@ -164,6 +164,8 @@ def test_the_search_on_the_cpu_plans_repairs_remembers_and_retimes(server, store
     judge = user_prompts(server, JUDGE)
     # the Judge of round 2 reads the best kernel once: the latest candidate is that kernel
     assert "The latest candidate is the best kernel above." in judge[1]
+    # the Judge is told what forward may use, from the same SandboxConfig as the Coder's rules
+    assert "What forward may use (the sandbox enforces it): this run allows PyTorch ops" in judge[1]
     # the beam: round 2's second plan starts from the runner-up, whose code its prompt shows
     round2 = [p for p in user_prompts(server, CODER)[4:6] if "PLAN-MARK-D" in p]
     assert len(round2) == 1 and "Starting point: the runner-up kernel" in round2[0]

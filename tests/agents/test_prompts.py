@@ -51,6 +51,7 @@ CALLER_FIELDS = {
         "task_key",
         "task_source",
         "gpu_facts",
+        "policy",
         "best_summary",
         "best_code",
         "runner_up",

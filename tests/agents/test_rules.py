@@ -56,3 +56,14 @@ def test_the_cpu_format_example_is_a_candidate_the_cpu_guard_accepts() -> None:
     )
     example = extract_code(prompt_text("format_cpu"))
     assert check(find_task("level1/13_SiLU"), Candidate(source=example), allow_torch=True) == []
+
+
+def test_the_judge_is_told_the_levels_pytorch_policy_the_coder_is_told() -> None:
+    from kernelwright.agents.prompt_context import prompt_context
+
+    relu, conv = find_task("level1/19_ReLU"), find_task("level2/7_Conv2d_Bias_Tanh")
+    for task in (relu, conv):
+        context = prompt_context(task, HOPPER)
+        assert context.policy and context.policy in context.rules
+    assert "no PyTorch math in forward" in prompt_context(relu, HOPPER).policy
+    assert "may keep heavy PyTorch layers" in prompt_context(conv, HOPPER).policy

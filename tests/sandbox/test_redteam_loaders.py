@@ -15,7 +15,7 @@ import pytest
 
 from kernelwright.contracts import Candidate, Status, Task
 from kernelwright.kernelbench import find_task
-from kernelwright.sandbox.build.candidate_source import cuda_module_options, runs_nvcc_at_load
+from kernelwright.sandbox.build.candidate_source import cuda_module_options, cuda_sources, runs_nvcc_at_load
 from kernelwright.sandbox.build.tuning import TuneError, parse_tune, variants
 from kernelwright.sandbox.config import SandboxConfig
 from kernelwright.sandbox.evaluate import Sandbox
@@ -221,7 +221,13 @@ COMPILER_HACKS = [
     ("shadowed_constant", CUPY, "        self.relu = " + CUPY_BUILD,
      '        OPT = "--pre-include=/etc/passwd"\n        self.relu = cupy.RawKernel(CUDA_SOURCE, "relu_kernel", options=(OPT,))',
      "compiler-options"),
-    ("computed_source", CUPY, CUPY_BUILD, 'cupy.RawKernel(CUDA_SOURCE.replace("fmaxf", "fminf"), "relu_kernel")',
+    ("computed_source", CUPY, CUPY_BUILD, 'cupy.RawKernel(CUDA_SOURCE.swapcase().swapcase(), "relu_kernel")',
+     "compiler-options"),
+    ("replace_with_computed", CUPY, CUPY_BUILD,
+     'cupy.RawKernel(CUDA_SOURCE.replace("fmaxf", type(self).__name__), "relu_kernel")', "compiler-options"),
+    # `case NAME:` at module level binds NAME to whatever was matched: the constant is not the one read
+    ("match_rebinds_source", CUPY, "class ModelNew",
+     'match torch.__version__ + "__global__ void k() {}":\n    case CUDA_SOURCE:\n        pass\n\n\nclass ModelNew',
      "compiler-options"),
     ("reserved_define", CUPY, CUPY_BUILD, 'cupy.RawKernel(CUDA_SOURCE, "relu_kernel", options=("-D__CUDA_ARCH__=1000",))',
      "compiler-options"),
@@ -277,6 +283,41 @@ HONEST_OPTIONS = [
 @pytest.mark.parametrize(("base", "old", "new"), HONEST_OPTIONS)
 def test_honest_options_pass(base: str, old: str, new: str) -> None:
     assert rules(variant(base, old, new)) == set()
+
+
+# Sources built the ways coders write them, from constants only: the guard reads what will compile.
+STATIC_SOURCES = [
+    ('"relu_kernel"', "fmaxf(", 'f"""\n#define BLOCK {BLOCK}\n"""'),
+    ('"relu_kernel"', "fmaxf(", 'CUDA_SOURCE.replace("fmaxf(", "fmaxf(")'),
+    ('"relu_kernel"', "fmaxf(", 'CUDA_SOURCE.replace("BLOCK_SIZE", f"{BLOCK}")'),
+]
+
+
+@pytest.mark.parametrize(("kernel", "marker", "expression"), STATIC_SOURCES)
+def test_sources_folded_from_numbers_fstrings_and_replace_pass_and_are_what_compiles(
+    kernel: str, marker: str, expression: str
+) -> None:
+    with_block = variant(CUPY, "import torch\n", "import torch\n\nBLOCK = 256\n")
+    if expression.startswith("f"):
+        # the f-string with a number is prepended to the source the kernel needs
+        source = variant(with_block, CUPY_BUILD, f"cupy.RawKernel({expression} + CUDA_SOURCE, {kernel})")
+    else:
+        source = variant(with_block, CUPY_BUILD, f"cupy.RawKernel({expression}, {kernel})")
+    assert rules(source) == set()
+    compiled = cuda_sources(source)
+    assert len(compiled) == 1 and marker in compiled[0]
+    if "define" in expression:
+        assert compiled[0].startswith("\n#define BLOCK 256\n")
+
+
+def test_a_number_constant_folds_only_while_bound_once() -> None:
+    shared = variant(CUPY, "import torch\n", "import torch\n\nBLOCK = 256\n")
+    build = 'cupy.RawKernel(f"#define BLOCK {BLOCK}\\n" + CUDA_SOURCE, "relu_kernel")'
+    assert rules(variant(shared, CUPY_BUILD, build)) == set()
+    changed = variant(
+        variant(shared, CUPY_BUILD, build), "        self.relu = ", "        BLOCK = 1\n        self.relu = "
+    )
+    assert "compiler-options" in rules(changed)
 
 
 def test_a_shared_module_level_option_list_passes_and_a_changed_one_does_not() -> None:

@@ -210,6 +210,9 @@ def module_string_constants(tree: ast.Module) -> dict[str, str]:
             continue
         text = static_string(value, constants)
         if text is None:
+            # `BLOCK = 256`: kept as the text an f-string makes of it (`f"#define BLOCK {BLOCK}"`).
+            text = _number_text(value)
+        if text is None:
             continue
         for target in targets:
             if isinstance(target, ast.Name) and target.id not in rebound:
@@ -245,6 +248,10 @@ def rebound_names(tree: ast.Module) -> set[str]:
             changed.update(node.names)
         elif isinstance(node, ast.ExceptHandler) and node.name:
             bind(node.name)
+        elif isinstance(node, ast.MatchAs | ast.MatchStar) and node.name:
+            bind(node.name)  # `case NAME:` at module level rebinds a module constant
+        elif isinstance(node, ast.MatchMapping) and node.rest:
+            bind(node.rest)
         elif isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Store | ast.Del):
             if isinstance(node.value, ast.Name):
                 changed.add(node.value.id)
@@ -266,18 +273,32 @@ def _dict_entries(name: str, node: ast.Dict) -> dict[str, str]:
     for key, value in zip(node.keys, node.values, strict=True):
         if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
             continue
-        negative = isinstance(value, ast.UnaryOp) and isinstance(value.op, ast.USub)
-        literal = value.operand if isinstance(value, ast.UnaryOp) and negative else value
-        found = literal.value if isinstance(literal, ast.Constant) else None
-        if type(found) in (int, float) or (type(found) is str and not negative):
-            entries[f"{name}[{key.value!r}]"] = ("-" if negative else "") + str(found)
+        text = value.value if isinstance(value, ast.Constant) and type(value.value) is str else None
+        if (text := text if text is not None else _number_text(value)) is not None:
+            entries[f"{name}[{key.value!r}]"] = text
     return entries
 
 
+def _number_text(node: ast.expr | None) -> str | None:
+    """The text str() gives an int or float literal (a leading minus included); None for anything else."""
+    negative = isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
+    literal = node.operand if isinstance(node, ast.UnaryOp) and negative else node
+    found = literal.value if isinstance(literal, ast.Constant) else None
+    return ("-" if negative else "") + str(found) if type(found) in (int, float) else None
+
+
 def static_string(node: ast.expr | None, constants: dict[str, str]) -> str | None:
-    """The value of a string expression built from literals, known names, `+` and plain f-strings."""
+    """The value of a string expression built from literals, known names, `+`, plain f-strings and
+    `.replace()` with static arguments. (Not `str(...)`: the file may bind `str` to anything.)"""
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "replace":
+        # The receiver is a str, so this is str.replace whatever the file defines.
+        parts = [static_string(n, constants) for n in (node.func.value, *node.args)]
+        if len(parts) == 3 and not node.keywords and all(part is not None for part in parts):
+            text, old, new = (part or "" for part in parts)
+            return text.replace(old, new)
+        return None
     if isinstance(node, ast.Name):
         return constants.get(node.id)
     if isinstance(node, ast.Subscript) and isinstance(node.value, ast.Name):
@@ -294,7 +315,7 @@ def static_string(node: ast.expr | None, constants: dict[str, str]) -> str | Non
         # f-strings with placeholders of known names are resolved; any other placeholder is dynamic
         for i, v in enumerate(node.values):
             if isinstance(v, ast.FormattedValue) and v.conversion == -1 and v.format_spec is None:
-                parts[i] = static_string(v.value, constants)
+                parts[i] = _number_text(v.value) or static_string(v.value, constants)
         return "".join(p for p in parts if p is not None) if all(p is not None for p in parts) else None
     return None
 

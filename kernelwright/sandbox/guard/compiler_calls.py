@@ -80,7 +80,8 @@ MESSAGES = {
     "--use_fast_math, -maxrregcount=N, -O3...), written in the call",
     # the same rule, said for the source: what the guard reads must be what is compiled
     "compiler-source": "{what}; the CUDA source must be a string literal or a module-level string "
-    "constant bound once, with sizes passed as kernel arguments or -DNAME=value options",
+    "constant bound once (built, if at all, with +, f-strings of such constants or numbers, or "
+    ".replace), with sizes passed as kernel arguments or -DNAME=value options",
     "compiler-entry": "uses {what}: compile and load kernels only through CudaModule, cupy.RawKernel/"
     "RawModule with source code, or pycuda's SourceModule, so that the guard reads what is compiled",
 }

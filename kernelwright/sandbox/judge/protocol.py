@@ -40,9 +40,10 @@ GARBAGE_FIRST = float("nan")
 # A second, different garbage value: an output that depends on uninitialised memory changes.
 GARBAGE_SECOND = -1.2345e30
 CALIBRATION_CALLS = 20
-# A timed loop the judge's clock disagrees with is run again before the candidate is refused: a
-# burst of load on the machine passes, a runner that misreports its times disagrees every time.
-TIMED_LOOPS = 3
+# Between timed loops (WorkerJob.timing_loops), so that a short loop does not fall into the same
+# burst of load again.
+RETIME_PAUSE_S = 0.2
+RETIME_PAUSE_MAX_S = 1.0
 
 
 class Judge:
@@ -331,15 +332,20 @@ class Judge:
         for k in range(job.warmup_calls):
             self._run({"op": "prepare", "seed": fresh_seed()}, f"warm-up call {k}")
             self._run({"op": "call"}, f"warm-up call {k}")
-        for loop in range(1, TIMED_LOOPS + 1):
+        loops = max(1, job.timing_loops)
+        for loop in range(1, loops + 1):
+            loop_started = time.monotonic()
             reported, check = self._timed_loop(overhead)
             verdict.timing_check = self.timing_check = check
-            if check.consistent or loop == TIMED_LOOPS:
+            if check.consistent or loop == loops:
                 break
             self.notes.append(
                 f"timed again after loop {loop}: the runner reported {check.reported_median_ms:.4f} ms per "
                 f"call, the judge observed at least {check.observed_low_ms:.4f} ms"
             )
+            # Drawn, so that loops do not keep step with a periodic load.
+            pause = min(RETIME_PAUSE_MAX_S, max(RETIME_PAUSE_S, time.monotonic() - loop_started))
+            time.sleep(pause * self.rng.uniform(1.0, 2.0))
         require_consistent(check, loop)
         self._fill_timings(verdict, eager, extra)
         verdict.candidate_timing = timing_stats(reported)

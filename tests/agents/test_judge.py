@@ -15,6 +15,7 @@ FIELDS = {
     "task_key": "level1/19_ReLU",
     "task_source": "src",
     "gpu_facts": "H100",
+    "policy": "",
     "best_summary": "b",
     "best_code": "code",
     "history": "h",

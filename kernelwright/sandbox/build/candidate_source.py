@@ -273,10 +273,16 @@ def _dict_entries(name: str, node: ast.Dict) -> dict[str, str]:
     for key, value in zip(node.keys, node.values, strict=True):
         if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
             continue
-        text = value.value if isinstance(value, ast.Constant) and type(value.value) is str else None
-        if (text := text if text is not None else _number_text(value)) is not None:
+        if (text := literal_text(value)) is not None:
             entries[f"{name}[{key.value!r}]"] = text
     return entries
+
+
+def literal_text(node: ast.expr | None) -> str | None:
+    """The text an f-string makes of a str, int or float literal (numbers with a leading minus)."""
+    if isinstance(node, ast.Constant) and type(node.value) is str:
+        return node.value
+    return _number_text(node)
 
 
 def _number_text(node: ast.expr | None) -> str | None:

@@ -19,7 +19,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from kernelwright.contracts import GuardFinding
-from kernelwright.sandbox.build.candidate_source import module_string_constants, rebound_names, static_string
+from kernelwright.sandbox.build.candidate_source import (
+    literal_text,
+    module_string_constants,
+    rebound_names,
+    static_string,
+)
 from kernelwright.sandbox.guard.imports import dotted
 
 
@@ -353,17 +358,8 @@ def _tune_choices(tree: ast.Module, rebound: set[str]) -> dict[str, tuple[str, .
             for key, node in zip(value.keys, value.values, strict=True):
                 if isinstance(key, ast.Constant) and isinstance(key.value, str):
                     items = node.elts if isinstance(node, ast.Tuple | ast.List) else [node]
-                    texts = [_literal_text(i) for i in items]
+                    texts = [literal_text(i) for i in items]
                     if all(t is not None for t in texts):
                         out[key.value] = tuple(t for t in texts if t is not None)
             return out
     return {}
-
-
-def _literal_text(node: ast.expr) -> str | None:
-    negative = isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub)
-    literal = node.operand if isinstance(node, ast.UnaryOp) and negative else node
-    value = literal.value if isinstance(literal, ast.Constant) else None
-    if type(value) in (int, float) or (type(value) is str and not negative):
-        return ("-" if negative else "") + str(value)
-    return None

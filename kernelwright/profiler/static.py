@@ -27,13 +27,19 @@ class StaticAnalysis(BaseModel):
 
 def analyse_candidate(candidate: Candidate, arch: str) -> StaticAnalysis:
     """Never raises for a bad candidate: what failed goes into `problems`."""
-    from kernelwright.sandbox.build.candidate_source import CandidateSyntaxError, cuda_sources, detect_build
+    from kernelwright.sandbox.build.candidate_source import (
+        CandidateSyntaxError,
+        builder_options,
+        cuda_sources,
+        detect_build,
+    )
     from kernelwright.sandbox.build.compile import CompileConfig, compile_cuda
     from kernelwright.sandbox.build.load_inline_extract import extract_device_code
 
     try:
         sources = cuda_sources(candidate.source)
         build = detect_build(candidate.source)
+        options = builder_options(candidate.source)
     except CandidateSyntaxError as err:
         return StaticAnalysis(arch=arch, problems=[str(err)])
     result = StaticAnalysis(arch=arch)
@@ -41,7 +47,9 @@ def analyse_candidate(candidate: Candidate, arch: str) -> StaticAnalysis:
         result.problems.append("static analysis: no CUDA source found in the candidate.")
     for index, source in enumerate(sources, 1):
         code = extract_device_code(source) if build == "compat" else source
-        compiled = compile_cuda(code, arch, config=CompileConfig(nvcc_fallback=build == "native"))
+        compiled = compile_cuda(
+            code, arch, options.get(source, ()), config=CompileConfig(nvcc_fallback=build == "native")
+        )
         if not compiled.ok or compiled.cubin is None:
             first = next((ln for ln in compiled.log.splitlines() if ln.strip()), "no log")
             result.problems.append(
@@ -106,7 +114,12 @@ def analyze_file(
     path: str | Path, arch: str = "sm_90", block_sizes: tuple[int, ...] = DEFAULT_BLOCK_SIZES
 ) -> AnalysisReport:
     """Compiles every CUDA source of the candidate at `path`; user errors raise KernelwrightError."""
-    from kernelwright.sandbox.build.candidate_source import cuda_sources, detect_build, read_candidate_file
+    from kernelwright.sandbox.build.candidate_source import (
+        builder_options,
+        cuda_sources,
+        detect_build,
+        read_candidate_file,
+    )
     from kernelwright.sandbox.build.compile import ARCH_PATTERN
     from kernelwright.sandbox.guard.static_check import compile_cuda_source
 
@@ -117,7 +130,7 @@ def analyze_file(
     source = read_candidate_file(path)
     build = detect_build(source)
     report = AnalysisReport(path=str(path), arch=arch, build=build, ok=True)
-    sources = cuda_sources(source)
+    sources, options = cuda_sources(source), builder_options(source)
     if not sources:
         report.ok = False
         report.log = (
@@ -126,7 +139,7 @@ def analyze_file(
         return report
     start = time.perf_counter()
     for cuda in sources:
-        result = compile_cuda_source(cuda, build, arch)
+        result = compile_cuda_source(cuda, build, arch, options=options.get(cuda, ()))
         report.backend, report.cached = result.backend, result.cached
         report.warning = report.warning or result.warning
         if not result.ok:

@@ -17,10 +17,25 @@ def template(name: str) -> Template:
 
 
 def cuda_sources_of(code: str) -> list[str]:
-    """The candidate's CUDA source strings; raises what the static reader raises."""
-    from kernelwright.sandbox.build.candidate_source import cuda_sources
+    """The candidate's CUDA source strings, each with the -D defines its builder passes written in
+    as #define lines (undefined after it), since an exported file is compiled without the
+    candidate's options; raises what the static reader raises."""
+    from kernelwright.sandbox.build.candidate_source import builder_options, cuda_sources
 
-    return cuda_sources(code)
+    options = builder_options(code)
+    return [_with_defines(source, options.get(source, ())) for source in cuda_sources(code)]
+
+
+_DEFINE = re.compile(r"-D\s*([A-Za-z_]\w*)(?:=(.*))?")
+
+
+def _with_defines(source: str, options: tuple[str, ...]) -> str:
+    defines = [m.groups() for o in options if (m := _DEFINE.fullmatch(o))]
+    if not defines:
+        return source
+    head = "".join(f"#define {name} {'1' if value is None else value}\n" for name, value in defines)
+    tail = "".join(f"#undef {name}\n" for name, _ in defines)
+    return f"{head}{source.rstrip()}\n{tail}"
 
 
 def cuda_text(code: str) -> str:

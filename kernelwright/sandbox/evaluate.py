@@ -123,14 +123,22 @@ def _runs_nvcc_at_load(candidate: Candidate) -> bool:
 
 def _compile_only(candidate: Candidate, arch: str, *, allow_torch: bool) -> Verdict:
     """Compile without the guard (skip_guard): kernel names and resources for the launch check."""
-    from kernelwright.sandbox.build.candidate_source import CandidateSyntaxError, cuda_sources, detect_build
+    from kernelwright.sandbox.build.candidate_source import (
+        CandidateSyntaxError,
+        builder_options,
+        cuda_sources,
+        detect_build,
+    )
     from kernelwright.sandbox.guard.static_check import compile_cuda_source
 
     try:
         build, sources = detect_build(candidate.source), cuda_sources(candidate.source)
+        options = builder_options(candidate.source)
     except CandidateSyntaxError as err:
         return Verdict(status=Status.compile_error, message=str(err))
-    results = [compile_cuda_source(source, build, arch) for source in sources]
+    results = [
+        compile_cuda_source(source, build, arch, options=options.get(source, ())) for source in sources
+    ]
     failed = next((r for r in results if not r.ok), None)
     if failed is not None:
         return Verdict(

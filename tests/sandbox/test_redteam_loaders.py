@@ -15,7 +15,7 @@ import pytest
 
 from kernelwright.contracts import Candidate, Status, Task
 from kernelwright.kernelbench import find_task
-from kernelwright.sandbox.build.candidate_source import cuda_module_options, cuda_sources, runs_nvcc_at_load
+from kernelwright.sandbox.build.candidate_source import builder_options, cuda_sources, runs_nvcc_at_load
 from kernelwright.sandbox.build.tuning import TuneError, parse_tune, variants
 from kernelwright.sandbox.config import SandboxConfig
 from kernelwright.sandbox.evaluate import Sandbox
@@ -259,7 +259,7 @@ def test_the_sourcemodule_ccbin_hack_file_is_rejected() -> None:
 
 
 def test_the_parent_compiles_only_defines_and_switches_even_without_the_guard() -> None:
-    """cuda_module_options (the parent's NVRTC options) never passes a file-naming option on."""
+    """builder_options (the parent's NVRTC options) never passes a file-naming option on."""
     hostile = textwrap.dedent(
         """
         from kernelwright.sandbox.native import CudaModule
@@ -267,7 +267,7 @@ def test_the_parent_compiles_only_defines_and_switches_even_without_the_guard() 
         M = CudaModule(SRC, options=("-DX=1", "-I/etc", "--pre-include=/etc/passwd", "-include", "/etc/passwd"))
         """
     )
-    assert list(cuda_module_options(hostile).values()) == [("-DX=1",)]
+    assert list(builder_options(hostile).values()) == [("-DX=1",)]
 
 
 HONEST_OPTIONS = [

@@ -201,7 +201,7 @@ def test_extracted_device_code_matches_the_full_torch_extension_build() -> None:
 def test_the_static_compile_takes_a_cuda_modules_defines_but_no_file_options() -> None:
     """The runner compiles with the module's options, so the static resources must too (a TUNE
     variant's -D); an option naming a file would be read in the parent and could be echoed."""
-    from kernelwright.sandbox.build.candidate_source import cuda_module_options
+    from kernelwright.sandbox.build.candidate_source import builder_options
 
     source = (
         'TUNE = {"N": 4, "S": -0.5}\nSRC = "__global__ void k() {}"\n'
@@ -209,5 +209,5 @@ def test_the_static_compile_takes_a_cuda_modules_defines_but_no_file_options() -
         '"--pre-include=/etc/passwd", "-I/home", "-DX=$(id)", "-DY=1\\n"))\n'
     )
     expected = ("-DN=4", "-DS=-0.5", "--use_fast_math")
-    assert cuda_module_options(source) == {"__global__ void k() {}": expected}
-    assert cuda_module_options('m = CudaModule("__global__ void k() {}")\n') == {}
+    assert builder_options(source) == {"__global__ void k() {}": expected}
+    assert builder_options('m = CudaModule("__global__ void k() {}")\n') == {}

@@ -24,7 +24,7 @@ __all__ = [
     "CandidateSyntaxError",
     "read_candidate_file",
     "cuda_sources",
-    "cuda_module_options",
+    "builder_options",
     "detect_build",
     "extract_device_code",
     "parse_candidate",
@@ -166,21 +166,41 @@ _STATIC_OPTION = re.compile(
 )
 
 
-def cuda_module_options(py_src: str) -> dict[str, tuple[str, ...]]:
-    """Each `CudaModule(source, options=...)` source with the options it passes, as far as they are
-    static and allowed in the parent (defines, register cap, math switches): the runner compiles
-    with all of them, so the static resources match the run (a TUNE variant's -D; docs/tuning.md)."""
+# Where each builder takes its CUDA source and its compile options: (source keyword, options
+# position, options keyword). The source is always also the first positional argument, except for
+# load_inline, whose arguments are keywords.
+_OPTION_SITES = {
+    "CudaModule": ("source", 1, "options"),
+    "RawKernel": ("code", 2, "options"),
+    "RawModule": ("code", None, "options"),
+    "SourceModule": ("source", None, "options"),  # its second position is the nvcc program
+    "load_inline": ("cuda_sources", None, "extra_cuda_cflags"),
+}
+
+
+def builder_options(py_src: str) -> dict[str, tuple[str, ...]]:
+    """Each CUDA source (as cuda_sources gives it) with the compile options its builder passes,
+    as far as they are static and allowed in the parent (defines, register cap, math switches):
+    the runner compiles with all of them, so the parent's static compile and resources must too
+    (a TUNE variant's -D, a cupy kernel's -DSCALE; docs/tuning.md)."""
     tree = parse_candidate(py_src)
     constants = module_string_constants(tree)
     found: dict[str, tuple[str, ...]] = {}
     for node in ast.walk(tree):
-        if not isinstance(node, ast.Call) or _call_name(node) != "CudaModule":
+        name = _call_name(node) if isinstance(node, ast.Call) else None
+        if not isinstance(node, ast.Call) or name not in _OPTION_SITES:
             continue
-        source = node.args[0] if node.args else _keyword(node, "source")
-        options = node.args[1] if len(node.args) > 1 else _keyword(node, "options")
+        source_keyword, position, keyword = _OPTION_SITES[name]
+        source = node.args[0] if node.args and name != "load_inline" else _keyword(node, source_keyword)
+        options = node.args[position] if position is not None and len(node.args) > position else None
+        options = options if options is not None else _keyword(node, keyword)
         texts = _resolve_strings(source, constants)
-        if len(texts) == 1 and options is not None:
-            found.setdefault(texts[0], tuple(_safe_options(_resolve_strings(options, constants))))
+        if name == "SourceModule" and not _is_true(_keyword(node, "no_extern_c")):
+            texts = [f'extern "C" {{\n{t}\n}}\n' for t in texts]
+        if options is not None and (len(texts) == 1 or name == "load_inline"):
+            allowed = tuple(_safe_options(_resolve_strings(options, constants)))
+            for text in texts:
+                found.setdefault(text, allowed)
     return found
 
 

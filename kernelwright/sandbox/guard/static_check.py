@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from kernelwright.contracts import Candidate, KernelResources, Status, Task, Verdict
 from kernelwright.sandbox.build.candidate_source import (
     CandidateSyntaxError,
-    cuda_module_options,
+    builder_options,
     cuda_sources,
     detect_build,
 )
@@ -74,7 +74,7 @@ def static_verdict(
         message = "No CUDA source found (put it in a module-level string constant passed to CudaModule)."
         return Verdict(status=status, message=message, elapsed_s={"guard": guard_s})
     compile_start = time.perf_counter()
-    options = cuda_module_options(candidate.source) if build == "native" else {}
+    options = builder_options(candidate.source)
     results = [
         compile_cuda_source(source, build, arch, config, options.get(source, ())) for source in sources
     ]
@@ -89,22 +89,24 @@ def compile_cuda_source(
     config: StaticCheckConfig | None = None,
     options: Sequence[str] = (),
 ) -> CompileResult:
-    """One CUDA string of a candidate: NVRTC for native (with its CudaModule's static options),
-    extracted device code for compat."""
+    """One CUDA string of a candidate: NVRTC for native, extracted device code for compat; either
+    with the static options its builder passes (builder_options)."""
     config = config or StaticCheckConfig()
     if build == "native":
         return compile_cuda(source, arch, options)
     extraction = extract(source)
-    result = compile_cuda(extraction.code, arch, config=CompileConfig(nvcc_fallback=False))
+    result = compile_cuda(extraction.code, arch, options, config=CompileConfig(nvcc_fallback=False))
     if not result.ok and NEEDS_STD.search(result.log):
         extraction = extract(source, std_shim=True)
-        result = compile_cuda(extraction.code, arch, config=CompileConfig(nvcc_fallback=False))
+        result = compile_cuda(extraction.code, arch, options, config=CompileConfig(nvcc_fallback=False))
     extraction_ok = result.ok and bool(result.kernel_names)
     if extraction_ok or (not result.ok and not extraction_failed(extraction, result.log)):
         return result
     if not config.full_build_fallback:
         return result
-    full = compile_cuda(source, arch, torch_extension_options(), config=_full_build_config(config))
+    full = compile_cuda(
+        source, arch, [*torch_extension_options(), *options], config=_full_build_config(config)
+    )
     lines = result.log.splitlines() if not result.ok else []
     reason = lines[0] if lines else "no kernel found"
     full.warning = f"device code extraction failed ({reason}); built the full extension source with nvcc."

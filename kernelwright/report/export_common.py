@@ -7,7 +7,7 @@ import re
 from importlib.resources import files
 from string import Template
 
-__all__ = ["cuda_sources_of", "cuda_text", "op_name", "template"]
+__all__ = ["compile_switches", "cuda_sources_of", "cuda_text", "op_name", "template"]
 
 
 def template(name: str) -> Template:
@@ -24,6 +24,17 @@ def cuda_sources_of(code: str) -> list[str]:
 
     options = builder_options(code)
     return [_with_defines(source, options.get(source, ())) for source in cuda_sources(code)]
+
+
+def compile_switches(code: str) -> tuple[str, ...]:
+    """The options other than defines (fast math, a register cap) that the candidate's builders
+    pass, when every CUDA source gets the same ones: an exported module compiles its sources as
+    one, so switches that differ between them are not carried."""
+    from kernelwright.sandbox.build.candidate_source import builder_options, cuda_sources
+
+    options = builder_options(code)
+    kinds = {tuple(o for o in options.get(s, ()) if not _DEFINE.fullmatch(o)) for s in cuda_sources(code)}
+    return kinds.pop() if len(kinds) == 1 else ()
 
 
 _DEFINE = re.compile(r"-D\s*([A-Za-z_]\w*)(?:=(.*))?")

@@ -18,7 +18,7 @@ import textwrap
 from typing import Literal
 
 from kernelwright.errors import KernelwrightError
-from kernelwright.report.export_common import cuda_sources_of, template
+from kernelwright.report.export_common import compile_switches, cuda_sources_of, template
 
 RawFormat = Literal["cupy", "pycuda"]
 
@@ -54,7 +54,9 @@ def device_source(code: str) -> str:
     return extract_device_code(text) if compat else text
 
 
-def kernel_table(source: str) -> tuple[dict[str, list[tuple[str, str]]], dict[str, str]]:
+def kernel_table(
+    source: str, switches: tuple[str, ...] = ()
+) -> tuple[dict[str, list[tuple[str, str]]], dict[str, str]]:
     """(kernel -> [(param name, packing)], kernel -> cubin entry symbol), read and compiled here.
 
     Packing is 'pointer' or a numpy scalar type name. NVRTC runs on the CPU, so a source that does
@@ -62,7 +64,7 @@ def kernel_table(source: str) -> tuple[dict[str, list[tuple[str, str]]], dict[st
     from kernelwright.sandbox.build.compile import compile_cuda
     from kernelwright.sandbox.runner.kernel_params import parse_kernel_params
 
-    result = compile_cuda(source, "sm_90")
+    result = compile_cuda(source, "sm_90", switches)
     if not result.ok:
         first = result.log.strip().splitlines()[0] if result.log.strip() else "no log"
         raise KernelwrightError(f"The stored kernel's CUDA source does not compile with NVRTC: {first}")
@@ -95,12 +97,14 @@ def forward_recipe(code: str) -> str:
 
 def raw_module(kind: RawFormat, code: str, fields: dict[str, str]) -> str:
     """The text of `cupy_kernels.py` or `pycuda_kernels.py` for candidate `code`."""
-    source = device_source(code)
-    table, symbols = kernel_table(source)
+    source, switches = device_source(code), compile_switches(code)
+    table, symbols = kernel_table(source, switches)
+    options = ("--std=c++17" if kind == "cupy" else "-std=c++17", *switches)
     recipe = "\n".join(("    " + line).rstrip() for line in forward_recipe(code).splitlines())
     return template(f"{kind}_kernels.py.txt").substitute(
         fields,
         cuda_source=_source_literal(source),
+        options=repr(options) if kind == "cupy" else repr(list(options)),
         kernels=repr(table),
         symbols=repr(symbols),
         recipe=recipe.replace('"""', "'''"),

@@ -12,7 +12,7 @@ from kernelwright.contracts import Candidate, Status
 from kernelwright.kernelbench import find_task
 from kernelwright.profiler.static import analyse_candidate, analyze_file
 from kernelwright.report.export_common import cuda_text
-from kernelwright.report.export_raw import device_source, kernel_table
+from kernelwright.report.export_raw import device_source, kernel_table, raw_module
 from kernelwright.sandbox.build.candidate_source import builder_options, cuda_sources
 from kernelwright.sandbox.guard.static_check import StaticCheckConfig, static_verdict
 
@@ -116,3 +116,19 @@ def test_exports_write_the_defines_into_the_source_they_ship() -> None:
         assert list(table) == ["relu_kernel"]
     text = cuda_text(_native_with_scale())
     assert text.startswith("#define SCALE 1\n") and text.rstrip().endswith("#undef SCALE")
+
+
+def test_raw_exports_compile_with_the_candidates_shared_switches() -> None:
+    fields = {
+        "task_key": "level1/19_ReLU",
+        "run_id": "1",
+        "attempt_id": "1",
+        "gpu_name": "H100",
+        "speedup_eager": "1.0",
+    }
+    for kind, std in (("cupy", "--std=c++17"), ("pycuda", "-std=c++17")):
+        text = raw_module(kind, _cupy_with_scale(), fields)  # type: ignore[arg-type]
+        namespace: dict[str, object] = {}
+        exec(compile(text, f"{kind}_kernels.py", "exec"), namespace)  # numpy only; cupy is imported lazily
+        assert tuple(namespace["OPTIONS"]) == (std, "--use_fast_math")  # type: ignore[arg-type]
+        assert "#define SCALE 1" in str(namespace["CUDA_SOURCE"])

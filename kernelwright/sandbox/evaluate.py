@@ -110,6 +110,20 @@ def _build_of(candidate: Candidate) -> str:
         return candidate.build
 
 
+def _own_kernel_names(candidate: Candidate, static: Verdict) -> list[str]:
+    """What the launch check counts as the candidate's kernels: those the parent compiled, and every
+    `__global__` function its CUDA sources declare by name. The parent compiles with NVRTC; a kernel
+    behind `#ifndef __CUDACC_RTC__` is missing there but runs under the runner's nvcc."""
+    from kernelwright.sandbox.build.candidate_source import CandidateSyntaxError, cuda_sources
+    from kernelwright.sandbox.runner.kernel_params import parse_kernel_params
+
+    try:
+        declared = [name for source in cuda_sources(candidate.source) for name in parse_kernel_params(source)]
+    except CandidateSyntaxError:
+        declared = []
+    return list(dict.fromkeys([*static.kernel_names, *declared]))
+
+
 def _runs_nvcc_at_load(candidate: Candidate) -> bool:
     """pycuda's SourceModule runs nvcc while ModelNew is built: like a load_inline file, such a
     candidate is sealed after its load (docs/trust-model.md)."""
@@ -270,7 +284,7 @@ class Sandbox:
             torch_compile_baseline=measure_compiled,
             launch_check=cfg.device == "cuda" and not cfg.allow_torch,
             launch_min_own_fraction=min_fraction,
-            own_kernel_names=list(static.kernel_names),
+            own_kernel_names=_own_kernel_names(candidate, static),
             audit=cfg.audit,
             loader=cfg.loader,
             data_limit_after_cuda_init_bytes=self._limits().memory_limit_bytes

@@ -262,6 +262,7 @@ GPU_CASES = [
     ("gpu_stale_kernel.py", "relu", None, (Status.incorrect, {"mismatch"})),
     ("torch_fallback.py", "relu", "no-custom-kernel", (Status.rejected, {"no-custom-kernel"})),
     ("torch_does_work.py", "relu_large", "torch-op-in-forward", (Status.rejected, {"library-kernel"})),
+    ("hidden_from_nvrtc.py", "relu_large", None, (Status.rejected, {"library-kernel"})),
 ]
 
 

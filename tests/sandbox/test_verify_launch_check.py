@@ -76,3 +76,30 @@ def test_events_from_a_real_cpu_profile_hold_no_gpu_kernels() -> None:
     # No GPU activity at all is no evidence: a note, not a rejection (CUPTI may be unavailable).
     note = judge_launches([], ["relu_kernel"], 0.5)
     assert note is not None and "no GPU kernels" in note
+
+
+def test_a_check_with_no_kernel_name_to_match_is_a_rejection_not_a_pass() -> None:
+    with pytest.raises(CheckFailed) as found:
+        judge_launches(events("aten_does_work"), [], 0.5)
+    assert (found.value.status, found.value.rule) == (Status.rejected, "no-custom-kernel")
+    assert "could be named" in found.value.message
+
+
+def test_a_kernel_hidden_from_the_parents_nvrtc_is_still_the_candidates() -> None:
+    """hacks/hidden_from_nvrtc.py: its kernel sits behind #ifndef __CUDACC_RTC__, so the static
+    compile names none and the launch check used to be skipped; the declared name now counts."""
+    from kernelwright.contracts import Candidate
+    from kernelwright.kernelbench import find_task
+    from kernelwright.sandbox.evaluate import _own_kernel_names
+    from kernelwright.sandbox.guard.static_check import StaticCheckConfig, static_verdict
+
+    hack = Candidate(source=(Path(__file__).parent / "hacks" / "hidden_from_nvrtc.py").read_text())
+    static = static_verdict(
+        find_task("19_ReLU"), hack, arch="sm_90", config=StaticCheckConfig(full_build_fallback=False)
+    )
+    assert static.status == Status.ok and static.kernel_names == []
+    own = _own_kernel_names(hack, static)
+    assert own == ["relu_kernel"]
+    with pytest.raises(CheckFailed) as found:  # ATen's kernel beside the one-thread token kernel
+        judge_launches(events("aten_does_work"), own, 0.5)
+    assert found.value.rule == "library-kernel"

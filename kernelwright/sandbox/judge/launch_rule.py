@@ -89,6 +89,14 @@ def judge_launches(
 ) -> str | None:
     """Raises CheckFailed (rejected) when no own kernel ran or library kernels did most of the work;
     returns a note when the profiler recorded no GPU activity at all (CUPTI unavailable)."""
+    if not any(own_names):
+        # Nothing to tell the candidate's launches from a library's: passing would be vacuous.
+        raise CheckFailed(
+            Status.rejected,
+            "no-custom-kernel",
+            "no kernel of the candidate could be named: neither the static compile nor the source "
+            "declares a __global__ function by name (write each kernel's name out, not through a macro)",
+        )
     if not events:
         return "launch check skipped: the profiler recorded no GPU kernels at all (CUPTI unavailable?)"
     report = classify(events, own_names)

@@ -307,8 +307,6 @@ class Judge:
         self._run({"op": "resize", "sizes": None}, "restoring the task's sizes")
 
     def _launch_check(self) -> None:
-        if not self.job.own_kernel_names:
-            return  # the compat path without extractable kernels: nothing to match against
         events = self._run({"op": "launch", "seed": fresh_seed()}, "the launch check").get("events")
         if not isinstance(events, list) or not all(
             isinstance(e, list) and len(e) == 2 and isinstance(e[0], str) and isinstance(e[1], int | float)

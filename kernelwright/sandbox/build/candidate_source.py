@@ -31,9 +31,16 @@ __all__ = [
     "runs_nvcc_at_load",
 ]
 
-# pycuda.compiler.SourceModule compiles with nvcc (a subprocess) and wraps the code in extern "C"
-# unless no_extern_c=True; cupy compiles with NVRTC in-process (the guard refuses its nvcc backend).
-_DIRECT_KERNEL_CALLS = {"RawKernel", "RawModule", "SourceModule"}
+# The parameters each builder may be given by position, in order (guard.compiler_calls refuses any
+# other positional argument; pycuda's SourceModule takes its nvcc program second). pycuda's
+# SourceModule compiles with nvcc (a subprocess) and wraps the code in extern "C" unless
+# no_extern_c=True; cupy compiles with NVRTC in-process (the guard refuses its nvcc backend).
+BUILDER_POSITIONAL = {
+    "CudaModule": ("source", "options"),
+    "RawKernel": ("code", "name", "options"),
+    "RawModule": ("code",),
+    "SourceModule": ("source",),
+}
 
 
 class CandidateSyntaxError(KernelwrightError):
@@ -99,20 +106,8 @@ def cuda_sources(py_src: str) -> list[str]:
     constants = module_string_constants(tree)
     found: list[str] = []
     for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
-        name = _call_name(node)
-        if name == "CudaModule":
-            arg = node.args[0] if node.args else _keyword(node, "source")
-            found += _resolve_strings(arg, constants)
-        elif name == "load_inline":
-            found += _resolve_strings(_keyword(node, "cuda_sources"), constants)
-        elif name in _DIRECT_KERNEL_CALLS:
-            keyword = "source" if name == "SourceModule" else "code"
-            texts = _resolve_strings(node.args[0] if node.args else _keyword(node, keyword), constants)
-            if name == "SourceModule" and not _is_true(_keyword(node, "no_extern_c")):
-                texts = [f'extern "C" {{\n{t}\n}}\n' for t in texts]
-            found += texts
+        if isinstance(node, ast.Call) and (call := _builder_call(node, constants)) is not None:
+            found += call[0]
     if not found:
         found = [value for value in constants.values() if "__global__" in value]
     return list(dict.fromkeys(s for s in found if s.strip()))
@@ -166,18 +161,6 @@ _STATIC_OPTION = re.compile(
 )
 
 
-# Where each builder takes its CUDA source and its compile options: (source keyword, options
-# position, options keyword). The source is always also the first positional argument, except for
-# load_inline, whose arguments are keywords.
-_OPTION_SITES = {
-    "CudaModule": ("source", 1, "options"),
-    "RawKernel": ("code", 2, "options"),
-    "RawModule": ("code", None, "options"),
-    "SourceModule": ("source", None, "options"),  # its second position is the nvcc program
-    "load_inline": ("cuda_sources", None, "extra_cuda_cflags"),
-}
-
-
 def builder_options(py_src: str) -> dict[str, tuple[str, ...]]:
     """Each CUDA source (as cuda_sources gives it) with the compile options its builder passes,
     as far as they are static and allowed in the parent (defines, register cap, math switches):
@@ -187,21 +170,32 @@ def builder_options(py_src: str) -> dict[str, tuple[str, ...]]:
     constants = module_string_constants(tree)
     found: dict[str, tuple[str, ...]] = {}
     for node in ast.walk(tree):
-        name = _call_name(node) if isinstance(node, ast.Call) else None
-        if not isinstance(node, ast.Call) or name not in _OPTION_SITES:
+        if not isinstance(node, ast.Call) or (call := _builder_call(node, constants)) is None:
             continue
-        source_keyword, position, keyword = _OPTION_SITES[name]
-        source = node.args[0] if node.args and name != "load_inline" else _keyword(node, source_keyword)
-        options = node.args[position] if position is not None and len(node.args) > position else None
-        options = options if options is not None else _keyword(node, keyword)
-        texts = _resolve_strings(source, constants)
-        if name == "SourceModule" and not _is_true(_keyword(node, "no_extern_c")):
-            texts = [f'extern "C" {{\n{t}\n}}\n' for t in texts]
-        if options is not None and (len(texts) == 1 or name == "load_inline"):
+        texts, options = call
+        if options is not None and (len(texts) == 1 or _call_name(node) == "load_inline"):
             allowed = tuple(_safe_options(_resolve_strings(options, constants)))
             for text in texts:
                 found.setdefault(text, allowed)
     return found
+
+
+def _builder_call(call: ast.Call, constants: dict[str, str]) -> tuple[list[str], ast.expr | None] | None:
+    """A builder call's CUDA source texts, as they are compiled (SourceModule's in extern "C"), and
+    its options argument; None for a call that builds nothing."""
+    name = _call_name(call)
+    if name == "load_inline":
+        return _resolve_strings(_keyword(call, "cuda_sources"), constants), _keyword(
+            call, "extra_cuda_cflags"
+        )
+    if name not in BUILDER_POSITIONAL:
+        return None
+    positional = BUILDER_POSITIONAL[name]
+    texts = _resolve_strings(call.args[0] if call.args else _keyword(call, positional[0]), constants)
+    if name == "SourceModule" and not _is_true(_keyword(call, "no_extern_c")):
+        texts = [f'extern "C" {{\n{t}\n}}\n' for t in texts]
+    at = positional.index("options") if "options" in positional else len(call.args)
+    return texts, call.args[at] if at < len(call.args) else _keyword(call, "options")
 
 
 def _safe_options(options: Sequence[str]) -> list[str]:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from kernelwright.contracts import GuardFinding
 from kernelwright.sandbox.build.candidate_source import (
+    BUILDER_POSITIONAL,
     literal_text,
     module_string_constants,
     rebound_names,
@@ -36,11 +37,13 @@ class Builder:
 
 _COMMON_CUPY = {"options", "backend", "translate_cucomplex", "enable_cooperative_groups", "jitify"}
 BUILDERS = {
-    "CudaModule": Builder(("source", "options"), frozenset({"source", "options"})),
-    "cupy.RawKernel": Builder(("code", "name", "options"), frozenset({"code", "name", *_COMMON_CUPY})),
-    "cupy.RawModule": Builder(("code",), frozenset({"code", "name_expressions", *_COMMON_CUPY})),
+    "CudaModule": Builder(BUILDER_POSITIONAL["CudaModule"], frozenset({"source", "options"})),
+    "cupy.RawKernel": Builder(BUILDER_POSITIONAL["RawKernel"], frozenset({"code", "name", *_COMMON_CUPY})),
+    "cupy.RawModule": Builder(
+        BUILDER_POSITIONAL["RawModule"], frozenset({"code", "name_expressions", *_COMMON_CUPY})
+    ),
     "pycuda.compiler.SourceModule": Builder(
-        ("source",),
+        BUILDER_POSITIONAL["SourceModule"],
         frozenset({"source", "options", "no_extern_c", "arch", "code", "keep", "cache_dir", "include_dirs"}),
     ),
 }
@@ -214,12 +217,7 @@ def _call_findings(
         elif spec.positional[index] == "options":
             yield from _options_findings(arg, short, constants, lists, tune)
         elif index == 0 and static_string(arg, constants) is None:
-            yield _finding(
-                "compiler-options",
-                call,
-                f"passes {short} CUDA source the guard cannot read statically",
-                about="compiler-source",
-            )
+            yield _unreadable_source(call, short)
     for keyword in call.keywords:
         name, value = keyword.arg, keyword.value
         if builder == "pycuda.compiler.SourceModule" and name in (None, "nvcc"):
@@ -240,12 +238,7 @@ def _call_findings(
             yield _finding("compiler-options", call, f"passes {short} `include_dirs=` (folders it picks)")
         elif name == "source" or (name == "code" and builder != "pycuda.compiler.SourceModule"):
             if static_string(value, constants) is None:
-                yield _finding(
-                    "compiler-options",
-                    call,
-                    f"passes {short} CUDA source the guard cannot read statically",
-                    about="compiler-source",
-                )
+                yield _unreadable_source(call, short)
         elif name in ("arch", "code") and not ARCH.fullmatch(static_string(value, constants) or ""):
             yield _finding(
                 "compiler-options", call, f"passes {short} an `{name}=` that is not sm_NN or compute_NN"
@@ -254,6 +247,15 @@ def _call_findings(
             yield _finding(
                 "compiler-options", call, f"passes {short} `name_expressions=` that are not literal"
             )
+
+
+def _unreadable_source(call: ast.Call, short: str) -> GuardFinding:
+    return _finding(
+        "compiler-options",
+        call,
+        f"passes {short} CUDA source the guard cannot read statically",
+        about="compiler-source",
+    )
 
 
 def _options_findings(

@@ -40,6 +40,10 @@ class Loader(Protocol):
         ...
 
 
+def missing_kernel(symbol: str) -> str:
+    return f"kernel '{symbol}' is not in the compiled module (a template needs an instantiation)"
+
+
 def checked(call: Callable[[], Any], what: str) -> Any:
     """Runs a library call, turning its own error type into one CudaLaunchError sentence."""
     try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kernelwright.sandbox.loaders.base import CudaLaunchError, Dim3, LoadedModule
+from kernelwright.sandbox.loaders.base import CudaLaunchError, Dim3, LoadedModule, missing_kernel
 from kernelwright.sandbox.runner.kernel_params import PackedArgs
 
 
@@ -17,7 +17,7 @@ class _Module:
         from cuda.bindings import driver
 
         err, function = driver.cuModuleGetFunction(self.module, symbol.encode())
-        _check(err, f"kernel '{symbol}' is not in the compiled module (a template needs an instantiation)")
+        _check(err, missing_kernel(symbol))
         return function
 
     def allow_dynamic_shared(self, function: Any, nbytes: int) -> None:

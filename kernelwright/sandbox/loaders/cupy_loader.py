@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from kernelwright.sandbox.loaders.base import Dim3, LoadedModule, checked
+from kernelwright.sandbox.loaders.base import Dim3, LoadedModule, checked, missing_kernel
 from kernelwright.sandbox.runner.kernel_params import PackedArgs
 
 # cupy passes a numpy scalar by its dtype's size, so each argument becomes the numpy type of its
@@ -27,10 +27,7 @@ class _Module:
         self.module = module
 
     def function(self, symbol: str) -> Any:
-        return checked(
-            lambda: self.module.get_function(symbol),
-            f"kernel '{symbol}' is not in the compiled module (a template needs an instantiation)",
-        )
+        return checked(lambda: self.module.get_function(symbol), missing_kernel(symbol))
 
     def allow_dynamic_shared(self, function: Any, nbytes: int) -> None:
         from cupy.cuda import driver

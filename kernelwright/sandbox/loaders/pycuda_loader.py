@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from kernelwright.sandbox.loaders.base import CudaLaunchError, Dim3, LoadedModule, checked
+from kernelwright.sandbox.loaders.base import CudaLaunchError, Dim3, LoadedModule, checked, missing_kernel
 from kernelwright.sandbox.runner.kernel_params import PackedArgs
 
 _pushed = threading.local()
@@ -22,10 +22,7 @@ class _Module:
         self.module = module
 
     def function(self, symbol: str) -> Any:
-        return checked(
-            lambda: self.module.get_function(symbol),
-            f"kernel '{symbol}' is not in the compiled module (a template needs an instantiation)",
-        )
+        return checked(lambda: self.module.get_function(symbol), missing_kernel(symbol))
 
     def allow_dynamic_shared(self, function: Any, nbytes: int) -> None:
         import pycuda.driver as drv
